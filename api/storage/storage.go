@@ -1,0 +1,217 @@
+// Package storage is the contract between gateways and storage nodes: queue
+// administration, batched appends answered once durable, and consumer sessions
+// with credit. The embedded shape calls a storage node through this interface
+// in-process; the split shape carries the same calls over gRPC. No gateway code
+// imports storage-node internals, only this package.
+package storage
+
+import "context"
+
+// QueueID names a queue's storage for its whole life. The control plane assigns
+// it at creation; a queue deleted and declared again gets a new ID, so no
+// message of the old incarnation can ever reappear.
+type QueueID uint64
+
+// MsgID is a message's sequence number within its queue: strictly increasing
+// in publish order, never reused. FIFO order and "requeued messages go back to
+// their original position" both follow from ordering by MsgID.
+type MsgID uint64
+
+// Overflow is the x-overflow behaviour when a length limit is reached.
+type Overflow uint8
+
+const (
+	DropHead Overflow = iota
+	RejectPublish
+	RejectPublishDLX
+)
+
+// QueueSpec is everything a storage node needs to run a queue. Limits use -1
+// for "not set"; the gateway has already validated every argument.
+type QueueSpec struct {
+	ID         QueueID
+	VHost      string // for x-death headers and stats
+	Name       string
+	Durable    bool // persistent messages are fsynced before their append returns
+	AutoDelete bool // reported through Events once the last consumer leaves
+	Exclusive  bool
+
+	MessageTTL     int64 // ms, -1 = none
+	Expires        int64 // ms of disuse before Events.QueueUnused; -1 = never
+	MaxLength      int64 // ready messages, -1 = unlimited
+	MaxLengthBytes int64 // ready body bytes, -1 = unlimited
+	Overflow       Overflow
+	MaxPriority    uint8 // 0 = not a priority queue
+
+	// Dead-letter target; HasDLX false means dead-lettered messages are dropped.
+	HasDLX               bool
+	DeadLetterExchange   string
+	HasDLRoutingKey      bool
+	DeadLetterRoutingKey string
+
+	SingleActiveConsumer bool
+}
+
+// Message is one published message as the storage node keeps it. Properties
+// holds the encoded content-header properties (flags + list) exactly as the
+// client sent them, so a delivery needs no re-encoding. The gateway derives the
+// fields below from them at publish time so the storage hot path never parses.
+type Message struct {
+	Exchange   string
+	RoutingKey string
+	Properties []byte
+	Body       []byte
+
+	Persistent bool  // delivery-mode 2
+	Priority   uint8 // 0 when absent
+	TTL        int64 // per-message expiration in ms, -1 = none
+}
+
+// Publish is one message routed to one or more queues of the same node.
+type Publish struct {
+	Queues []QueueID
+	Msg    *Message
+}
+
+// Outcome is the fate of one Publish. Rejected lists the queues whose
+// reject-publish limit refused it: a confirming publisher gets basic.nack if any
+// queue rejected it. Err non-nil means the node could not take the message at
+// all (queue missing, node failing): nothing was stored for that Publish.
+type Outcome struct {
+	Rejected []QueueID
+	Err      error
+}
+
+// SettleKind is what a consumer does with a delivered message.
+type SettleKind uint8
+
+const (
+	Ack     SettleKind = iota // remove
+	Requeue                   // back to its original position, redelivered
+	Reject                    // remove, dead-lettering it if the queue has a DLX (reason "rejected")
+)
+
+// Settle names one delivered message and what to do with it.
+type Settle struct {
+	Queue QueueID
+	ID    MsgID
+	Kind  SettleKind
+}
+
+// Delivery is a message handed to a session, for a consumer (Tag set) or for a
+// basic.get (Tag empty).
+type Delivery struct {
+	Tag         string
+	Queue       QueueID
+	ID          MsgID
+	Redelivered bool
+	Msg         *Message
+}
+
+// ConsumerSpec opens a consumer on a queue within a session. Credit is the
+// number of deliveries the node may push before the session grants more;
+// for a manual-ack consumer the gateway grants one credit back per settled
+// message, so Credit acts as the prefetch count. 0 means unlimited.
+type ConsumerSpec struct {
+	Queue     QueueID
+	Tag       string // unique within the session
+	Credit    uint32
+	NoAck     bool // delivered messages are removed at once
+	Exclusive bool // refuse if the queue has other consumers, and refuse others
+	Priority  int32
+}
+
+// Sink receives what a session's node pushes. Calls come from node goroutines,
+// serialized per session; they must not block on network I/O.
+type Sink interface {
+	// Deliver hands over deliveries for the session's consumers, in queue order per consumer.
+	Deliver(batch []Delivery)
+	// Cancelled says the node ended a consumer on its own (queue deleted, node stopping).
+	Cancelled(tag string, reason error)
+}
+
+// QueueStats is a point-in-time view of one queue.
+type QueueStats struct {
+	Ready      uint64 // messages available for delivery
+	Unacked    uint64 // delivered, not yet settled
+	Consumers  uint32 // on every session of every gateway
+	ReadyBytes uint64
+}
+
+// Node is one storage node, seen from a gateway or the control plane.
+// Every method is safe for concurrent use.
+type Node interface {
+	// CreateQueue makes the queue's storage; creating an existing ID with the
+	// same spec is a no-op.
+	CreateQueue(ctx context.Context, spec QueueSpec) error
+	// DeleteQueue removes a queue and its messages and cancels its consumers
+	// (Sink.Cancelled). ifUnused/ifEmpty refuse with a 406 *reply.Error and leave
+	// the queue intact. It returns the number of ready messages deleted.
+	DeleteQueue(ctx context.Context, id QueueID, ifUnused, ifEmpty bool) (uint64, error)
+	// PurgeQueue removes the ready messages (not the unacked) and returns how many.
+	PurgeQueue(ctx context.Context, id QueueID) (uint64, error)
+	// Stats reports counts for a queue; a missing queue is a 404 *reply.Error.
+	Stats(ctx context.Context, id QueueID) (QueueStats, error)
+	// Touch records a use of the queue (redeclare) for x-expires.
+	Touch(ctx context.Context, id QueueID) error
+
+	// Append stores a batch of publishes and returns once every one is durable
+	// as its queue and message require: persistent messages to durable queues
+	// are fsynced, others are applied without waiting for disk. The i-th Outcome
+	// answers the i-th Publish. An error return means the whole batch's fate is
+	// unknown (the node went away); the gateway must nack those publishes.
+	Append(ctx context.Context, batch []Publish) ([]Outcome, error)
+
+	// OpenSession starts a session for one gateway channel or connection: its
+	// consumers, basic.gets and settlements. Closing it (or the node losing the
+	// session) returns every unacked message of the session to its queue,
+	// flagged redelivered.
+	OpenSession(ctx context.Context, sink Sink) (Session, error)
+}
+
+// Session holds one gateway client's consumers and unacked deliveries on a node.
+// Its methods are safe for concurrent use.
+type Session interface {
+	// Consume starts a consumer; deliveries arrive through the Sink.
+	// Refusals (exclusive conflicts, missing queue) are *reply.Error.
+	Consume(spec ConsumerSpec) error
+	// Cancel stops a consumer. Its unacked deliveries stay with the session
+	// until settled or until the session closes.
+	Cancel(tag string) error
+	// Grant adds credit to a consumer.
+	Grant(tag string, credit uint32)
+	// Get takes one ready message, or ok=false when the queue has none.
+	// remaining is the number of ready messages left after this one.
+	Get(ctx context.Context, queue QueueID, noAck bool) (d Delivery, remaining uint64, ok bool, err error)
+	// Settle acks, requeues or rejects delivered messages. Settling a message
+	// the session does not hold is ignored: the gateway validates delivery tags.
+	Settle(ops []Settle) error
+	// Close ends the session and returns its unacked messages to their queues.
+	Close() error
+}
+
+// Events are what a storage node tells the control plane on its own initiative.
+type Events interface {
+	// QueueUnused says an auto-delete queue lost its last consumer, or an
+	// x-expires queue has been unused for its expiry time: the control plane
+	// should delete it from the topology (and then call DeleteQueue).
+	QueueUnused(id QueueID, reason string)
+}
+
+// DeadLetter is a message leaving a queue by rejection, expiry or overflow,
+// already rewritten with its x-death headers, to be routed through Exchange with
+// RoutingKeys (the original keys, or the queue's x-dead-letter-routing-key).
+type DeadLetter struct {
+	VHost       string
+	Exchange    string
+	RoutingKeys []string
+	Msg         *Message
+}
+
+// DeadLetterer routes dead letters and appends them to their target queues,
+// returning once they are stored as durably as a publish would be. The storage
+// node removes a dead-lettered message from its source only after this returns
+// nil, so a crash in between duplicates rather than loses it.
+type DeadLetterer interface {
+	DeadLetter(ctx context.Context, batch []DeadLetter) error
+}

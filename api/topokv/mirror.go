@@ -1,0 +1,212 @@
+package topokv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warrenmq/warren/api/route"
+	"github.com/warrenmq/warren/api/topology"
+)
+
+// Mirror is an in-memory copy of the topology bucket, kept current by a KV
+// watch. Readers see a consistent Index under a read lock; WaitFor gives
+// read-your-writes: a writer that got revision R back from KV waits until the
+// mirror has applied R before answering its client.
+//
+// Concurrency: the watch goroutine is the only writer; mu guards everything
+// below it.
+type Mirror struct {
+	mu struct {
+		sync.RWMutex
+		instances map[string]*route.Index
+		bindings  map[string]topology.Binding // by KV key, to undo on delete
+		rev       uint64
+		err       error
+		changed   chan struct{} // closed and replaced on every applied revision
+	}
+	log *slog.Logger
+}
+
+// OpenBucket creates the topology bucket if needed and returns it.
+func OpenBucket(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: Bucket, History: 1, Storage: jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open KV bucket %s: %w", Bucket, err)
+	}
+	return kv, nil
+}
+
+// Watch starts mirroring kv and returns once the initial contents are loaded.
+// The watch runs until ctx ends.
+func Watch(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) (*Mirror, error) {
+	w, err := kv.WatchAll(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: %w", Bucket, err)
+	}
+	m := &Mirror{log: log}
+	m.mu.instances = map[string]*route.Index{}
+	m.mu.bindings = map[string]topology.Binding{}
+	m.mu.changed = make(chan struct{})
+	loaded := make(chan struct{})
+	go m.run(ctx, w, loaded)
+	select {
+	case <-loaded:
+		return m, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (m *Mirror) run(ctx context.Context, w jetstream.KeyWatcher, loaded chan struct{}) {
+	defer w.Stop()
+	initial := true
+	for {
+		select {
+		case <-ctx.Done():
+			m.fail(ctx.Err())
+			return
+		case e, ok := <-w.Updates():
+			if !ok {
+				m.fail(errors.New("topology watch closed"))
+				return
+			}
+			if e == nil { // end of the initial values
+				if initial {
+					initial = false
+					close(loaded)
+				}
+				continue
+			}
+			m.apply(e)
+		}
+	}
+}
+
+func (m *Mirror) fail(err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.mu.err = err
+	close(m.mu.changed)
+	m.mu.changed = make(chan struct{})
+}
+
+// apply folds one KV entry into the index.
+func (m *Mirror) apply(e jetstream.KeyValueEntry) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.applyLocked(e); err != nil {
+		m.log.Error("topology: skipping bad record", "key", e.Key(), "err", err)
+	}
+	m.mu.rev = e.Revision()
+	close(m.mu.changed)
+	m.mu.changed = make(chan struct{})
+}
+
+func (m *Mirror) applyLocked(e jetstream.KeyValueEntry) error {
+	pk, ok := parseKey(e.Key())
+	if !ok {
+		return errors.New("unparseable key")
+	}
+	ix := m.mu.instances[pk.inst]
+	if ix == nil {
+		ix = route.NewIndex()
+		m.mu.instances[pk.inst] = ix
+	}
+	if e.Operation() != jetstream.KeyValuePut {
+		m.removeLocked(ix, pk, e.Key())
+		return nil
+	}
+	return m.putLocked(ix, pk, e.Key(), e.Value())
+}
+
+func (m *Mirror) putLocked(ix *route.Index, pk parsedKey, key string, val []byte) error {
+	switch pk.kind {
+	case kindVHost:
+		ix.PutVHost(topology.VHost{Name: pk.vhost})
+	case kindExchange:
+		x, err := DecodeExchange(val)
+		if err != nil {
+			return err
+		}
+		ix.PutExchange(x)
+	case kindQueue:
+		q, err := DecodeQueue(val)
+		if err != nil {
+			return err
+		}
+		ix.PutQueue(q)
+	case kindBinding:
+		b, err := DecodeBinding(val)
+		if err != nil {
+			return err
+		}
+		m.mu.bindings[key] = b
+		ix.PutBinding(pk.name, b)
+	}
+	return nil
+}
+
+func (m *Mirror) removeLocked(ix *route.Index, pk parsedKey, key string) {
+	switch pk.kind {
+	case kindVHost:
+		ix.DeleteVHost(pk.vhost)
+	case kindExchange:
+		ix.DeleteExchange(pk.vhost, pk.name)
+	case kindQueue:
+		ix.DeleteQueue(pk.vhost, pk.name)
+	case kindBinding:
+		if b, ok := m.mu.bindings[key]; ok {
+			ix.DeleteBinding(pk.name, b)
+			delete(m.mu.bindings, key)
+		}
+	}
+}
+
+// Read runs fn with the instance's index under the read lock. fn must not
+// block or keep the index. An unknown instance reads as empty.
+func (m *Mirror) Read(inst string, fn func(ix *route.Index)) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	ix := m.mu.instances[inst]
+	if ix == nil {
+		ix = emptyIndex
+	}
+	fn(ix)
+}
+
+var emptyIndex = route.NewIndex()
+
+// Revision is the last KV revision applied.
+func (m *Mirror) Revision() uint64 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.mu.rev
+}
+
+// WaitFor blocks until the mirror has applied revision rev, the watch fails,
+// or ctx ends.
+func (m *Mirror) WaitFor(ctx context.Context, rev uint64) error {
+	for {
+		m.mu.RLock()
+		cur, err, changed := m.mu.rev, m.mu.err, m.mu.changed
+		m.mu.RUnlock()
+		if cur >= rev {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package topokv
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/warrenmq/warren/api/amqp"
+	"github.com/warrenmq/warren/api/topology"
+)
+
+// Records are JSON with the arguments as an AMQP-encoded table, so argument
+// types (int16 vs int64, longstr vs bytes) survive the round trip exactly:
+// redeclare equivalence and headers matching depend on them.
+
+type exchangeRecord struct {
+	topology.Exchange
+	Args []byte `json:"args,omitempty"`
+}
+
+type queueRecord struct {
+	topology.Queue
+	Args []byte `json:"args,omitempty"`
+}
+
+type bindingRecord struct {
+	topology.Binding
+	Args []byte `json:"args,omitempty"`
+}
+
+// EncodeExchange encodes an exchange record.
+func EncodeExchange(x topology.Exchange) ([]byte, error) {
+	args, err := encodeArgs(x.Args)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(exchangeRecord{Exchange: x, Args: args})
+}
+
+// DecodeExchange decodes an exchange record.
+func DecodeExchange(b []byte) (topology.Exchange, error) {
+	var r exchangeRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return topology.Exchange{}, fmt.Errorf("decode exchange: %w", err)
+	}
+	var err error
+	r.Exchange.Args, err = decodeArgs(r.Args)
+	return r.Exchange, err
+}
+
+// EncodeQueue encodes a queue record.
+func EncodeQueue(q topology.Queue) ([]byte, error) {
+	args, err := encodeArgs(q.Args)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(queueRecord{Queue: q, Args: args})
+}
+
+// DecodeQueue decodes a queue record.
+func DecodeQueue(b []byte) (topology.Queue, error) {
+	var r queueRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return topology.Queue{}, fmt.Errorf("decode queue: %w", err)
+	}
+	var err error
+	r.Queue.Args, err = decodeArgs(r.Args)
+	return r.Queue, err
+}
+
+// EncodeBinding encodes a binding record.
+func EncodeBinding(b topology.Binding) ([]byte, error) {
+	args, err := encodeArgs(b.Args)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(bindingRecord{Binding: b, Args: args})
+}
+
+// DecodeBinding decodes a binding record.
+func DecodeBinding(b []byte) (topology.Binding, error) {
+	var r bindingRecord
+	if err := json.Unmarshal(b, &r); err != nil {
+		return topology.Binding{}, fmt.Errorf("decode binding: %w", err)
+	}
+	var err error
+	r.Binding.Args, err = decodeArgs(r.Args)
+	return r.Binding, err
+}
+
+func encodeArgs(t amqp.Table) ([]byte, error) {
+	if len(t) == 0 {
+		return nil, nil
+	}
+	return amqp.AppendTable(nil, t)
+}
+
+func decodeArgs(b []byte) (amqp.Table, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	t, _, err := amqp.ReadTable(b)
+	return t, err
+}

@@ -1,0 +1,145 @@
+// Package topo is the control plane's topology service: it validates
+// declarations, places queues on storage nodes, and writes the topology to
+// NATS KV, where every gateway's mirror picks it up.
+package topo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sort"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warrenmq/warren/api/control"
+	"github.com/warrenmq/warren/api/route"
+	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/api/topokv"
+	"github.com/warrenmq/warren/api/topology"
+)
+
+// Service implements control.Topology over a KV bucket.
+//
+// Concurrency: writes are serialized by mu, so a check against the mirror
+// and the write that follows it cannot interleave with another change made
+// through this service. KV compare-and-set still guards every write.
+type Service struct {
+	kv     jetstream.KeyValue
+	mirror *topokv.Mirror
+	nodes  map[string]storage.Node
+	log    *slog.Logger
+	mu     sync.Mutex
+}
+
+var _ control.Topology = (*Service)(nil)
+
+// New returns a topology service writing to kv, reading through mirror, and
+// placing queues on nodes (by name).
+func New(kv jetstream.KeyValue, mirror *topokv.Mirror, nodes map[string]storage.Node, log *slog.Logger) *Service {
+	return &Service{kv: kv, mirror: mirror, nodes: nodes, log: log}
+}
+
+// read runs fn on the instance's index.
+func (s *Service) read(inst string, fn func(ix *route.Index)) { s.mirror.Read(inst, fn) }
+
+// settle waits until the mirror has applied rev, so that the checks of the
+// next change see this one.
+func (s *Service) settle(ctx context.Context, rev uint64) error {
+	return s.mirror.WaitFor(ctx, rev)
+}
+
+// lastRevision is the bucket's latest revision: KV deletes do not return
+// theirs, and waiting for the latest covers them.
+func (s *Service) lastRevision(ctx context.Context) (uint64, error) {
+	st, err := s.kv.Status(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("kv status: %w", err)
+	}
+	bs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return 0, errors.New("kv status: unexpected type")
+	}
+	return bs.StreamInfo().State.LastSeq, nil
+}
+
+// deleteKeys deletes keys and returns the revision that covers them.
+func (s *Service) deleteKeys(ctx context.Context, keys []string) (uint64, error) {
+	for _, k := range keys {
+		if err := s.kv.Delete(ctx, k); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return 0, fmt.Errorf("delete %s: %w", k, err)
+		}
+	}
+	rev, err := s.lastRevision(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return rev, s.settle(ctx, rev)
+}
+
+// EnsureVHost creates a vhost and its system exchanges if missing.
+func (s *Service) EnsureVHost(ctx context.Context, inst, vhost string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.kv.Put(ctx, topokv.VHostKey(inst, vhost), []byte("{}")); err != nil {
+		return fmt.Errorf("put vhost %s: %w", vhost, err)
+	}
+	for _, x := range topology.SystemExchanges(vhost) {
+		val, err := topokv.EncodeExchange(x)
+		if err != nil {
+			return err
+		}
+		if _, err := s.kv.Put(ctx, topokv.ExchangeKey(inst, vhost, x.Name), val); err != nil {
+			return fmt.Errorf("put exchange %s: %w", x.Name, err)
+		}
+	}
+	rev, err := s.lastRevision(ctx)
+	if err != nil {
+		return err
+	}
+	return s.settle(ctx, rev)
+}
+
+// placeQueue picks the storage node with the fewest queues, by name order on ties.
+func (s *Service) placeQueue(inst string) (string, storage.Node, error) {
+	if len(s.nodes) == 0 {
+		return "", nil, errors.New("no storage node available")
+	}
+	counts := map[string]int{}
+	s.read(inst, func(ix *route.Index) {
+		ix.Queues(func(q *topology.Queue) { counts[q.Node]++ })
+	})
+	names := make([]string, 0, len(s.nodes))
+	for n := range s.nodes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	best := names[0]
+	for _, n := range names[1:] {
+		if counts[n] < counts[best] {
+			best = n
+		}
+	}
+	return best, s.nodes[best], nil
+}
+
+// node returns the storage node that owns a queue.
+func (s *Service) node(q *topology.Queue) (storage.Node, error) {
+	n, ok := s.nodes[q.Node]
+	if !ok {
+		return nil, fmt.Errorf("queue %s: storage node %q unknown", q.Name, q.Node)
+	}
+	return n, nil
+}
+
+// newQueueID draws a random non-zero ID; collisions across 2^64 are not a
+// practical concern, and KV create of the queue name still guards the name.
+func newQueueID() storage.QueueID {
+	for {
+		if id := storage.QueueID(rand.Uint64()); id != 0 {
+			return id
+		}
+	}
+}

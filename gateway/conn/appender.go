@@ -1,0 +1,220 @@
+package conn
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/gateway/wire"
+)
+
+// appendTimeout bounds one append round trip; past it the publishes are nacked.
+const appendTimeout = 30 * time.Second
+
+// maxAppendBatch bounds how many publishes one storage append carries.
+const maxAppendBatch = 1024
+
+// pubReq is one publish on its way to storage.
+type pubReq struct {
+	ch      *channel
+	seq     uint64 // publisher-confirm sequence number; 0 when not confirming
+	msg     *storage.Message
+	targets []target
+	nacked  bool // set by the appender: some queue refused it, or storage failed
+}
+
+// appender is a connection's publishing pipeline. The reader submits
+// publishes in order; the appender goroutine takes as many as are waiting,
+// groups them by storage node into one Append each, and sends the publisher
+// confirms in order once storage answers. One appender per connection keeps
+// a channel's publishes in order; the batch is what shares an fsync.
+//
+// Concurrency: in is the only way in; mu guards the submitted/completed
+// counters that barrier waits on.
+type appender struct {
+	c    *Conn
+	in   chan *pubReq
+	quit chan struct{}
+	mu   struct {
+		sync.Mutex
+		submitted, completed uint64
+		cond                 *sync.Cond
+	}
+}
+
+func newAppender(c *Conn, queueLen int) *appender {
+	a := &appender{c: c, in: make(chan *pubReq, queueLen), quit: make(chan struct{})}
+	a.mu.cond = sync.NewCond(&a.mu.Mutex)
+	return a
+}
+
+// submit queues a publish; it blocks while the queue is full, which stops the
+// reader and so pushes back on the client through TCP.
+func (a *appender) submit(r *pubReq) {
+	a.mu.Lock()
+	a.mu.submitted++
+	a.mu.Unlock()
+	select {
+	case a.in <- r:
+	case <-a.quit:
+	}
+}
+
+// barrier waits until every publish submitted so far has been stored, so a
+// basic.get or queue.purge after a publish sees it, as in RabbitMQ.
+func (a *appender) barrier() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	target := a.mu.submitted
+	for a.mu.completed < target {
+		select {
+		case <-a.quit:
+			return
+		default:
+		}
+		a.mu.cond.Wait()
+	}
+}
+
+func (a *appender) stop() {
+	select {
+	case <-a.quit:
+	default:
+		close(a.quit)
+	}
+	a.mu.Lock()
+	a.mu.cond.Broadcast()
+	a.mu.Unlock()
+}
+
+func (a *appender) run() {
+	batch := make([]*pubReq, 0, maxAppendBatch)
+	for {
+		select {
+		case <-a.quit:
+			return
+		case r := <-a.in:
+			batch = a.fill(append(batch[:0], r))
+		}
+		a.store(batch)
+		a.confirm(batch)
+		a.mu.Lock()
+		a.mu.completed += uint64(len(batch))
+		a.mu.cond.Broadcast()
+		a.mu.Unlock()
+	}
+}
+
+// fill adds publishes that are already waiting, without blocking.
+func (a *appender) fill(batch []*pubReq) []*pubReq {
+	for len(batch) < maxAppendBatch {
+		select {
+		case r := <-a.in:
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// store appends the batch to the storage nodes, one Append per node, in
+// parallel when the batch spans several, and marks refused publishes nacked.
+func (a *appender) store(batch []*pubReq) {
+	byNode := map[string]*nodeBatch{}
+	for _, r := range batch {
+		for _, t := range r.targets {
+			nb := byNode[t.node]
+			if nb == nil {
+				nb = &nodeBatch{}
+				byNode[t.node] = nb
+			}
+			nb.add(r, t.id)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
+	defer cancel()
+	var wg sync.WaitGroup
+	for name, nb := range byNode {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.storeOn(ctx, name, nb)
+		}()
+	}
+	wg.Wait()
+}
+
+// nodeBatch is the part of a batch bound for one node: publishes[i] carries reqs[i].
+type nodeBatch struct {
+	publishes []storage.Publish
+	reqs      []*pubReq
+}
+
+// add records that r goes to queue id; a request routed to several queues of
+// the node becomes one Publish listing them all.
+func (nb *nodeBatch) add(r *pubReq, id storage.QueueID) {
+	if n := len(nb.reqs); n > 0 && nb.reqs[n-1] == r {
+		nb.publishes[n-1].Queues = append(nb.publishes[n-1].Queues, id)
+		return
+	}
+	nb.publishes = append(nb.publishes, storage.Publish{Queues: []storage.QueueID{id}, Msg: r.msg})
+	nb.reqs = append(nb.reqs, r)
+}
+
+func (a *appender) storeOn(ctx context.Context, name string, nb *nodeBatch) {
+	node, ok := a.c.cfg.Node(name)
+	if !ok {
+		nb.nackAll()
+		return
+	}
+	outcomes, err := node.Append(ctx, nb.publishes)
+	if err != nil || len(outcomes) != len(nb.reqs) {
+		a.c.cfg.Log.Warn("append failed", "node", name, "err", err)
+		nb.nackAll()
+		return
+	}
+	for i, o := range outcomes {
+		if o.Err != nil || len(o.Rejected) > 0 {
+			nb.reqs[i].nacked = true // written by this node's goroutine only; read after wg.Wait
+		}
+	}
+}
+
+func (nb *nodeBatch) nackAll() {
+	for _, r := range nb.reqs {
+		r.nacked = true
+	}
+}
+
+// confirm sends basic.ack/nack for the confirming publishes of the batch, in
+// order. Every earlier publish of a channel is confirmed already, so a run of
+// acks is one ack with multiple=true.
+func (a *appender) confirm(batch []*pubReq) {
+	_ = a.c.out.with(func(w *wire.FrameWriter) error {
+		var run *pubReq // last ack of the current run
+		flush := func() {
+			if run != nil {
+				_ = w.WriteMethod(run.ch.id, &wire.BasicAck{DeliveryTag: run.seq, Multiple: true})
+				run = nil
+			}
+		}
+		for _, r := range batch {
+			if r.seq == 0 {
+				continue
+			}
+			if run != nil && run.ch != r.ch {
+				flush()
+			}
+			if r.nacked {
+				flush()
+				_ = w.WriteMethod(r.ch.id, &wire.BasicNack{DeliveryTag: r.seq})
+				continue
+			}
+			run = r
+		}
+		flush()
+		return nil
+	})
+}

@@ -1,0 +1,143 @@
+package conn
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/warrenmq/warren/api/reply"
+	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/gateway/wire"
+)
+
+// channel is one AMQP channel of a connection.
+//
+// Concurrency: fields above mu are owned by the connection's reader (under
+// Conn.dispatchMu). mu guards the delivery state that storage sinks also
+// touch when they push deliveries.
+type channel struct {
+	c       *Conn
+	id      uint16
+	closing bool // channel.close sent; waiting for close-ok
+
+	incoming  *incoming // the publish being assembled from its frames
+	confirm   bool
+	nextSeq   uint64 // publish sequence number in confirm mode
+	tx        *txBuffer
+	lastQueue string // the last server-named queue, for "" shortcuts
+
+	prefetch       uint32 // basic.qos global=false: for consumers created after it
+	globalPrefetch uint32 // basic.qos global=true: shared by the channel
+	consumers      map[string]*consumer
+	sessions       map[string]*nodeSession // by storage node name
+	replyTo        string                  // direct reply-to consumer tag, once consuming it
+	replyAddr      string                  // the reply address requests carry
+
+	mu struct {
+		sync.Mutex
+		deliveries deliveries
+	}
+}
+
+func newChannel(c *Conn, id uint16) *channel {
+	ch := &channel{c: c, id: id, consumers: map[string]*consumer{}, sessions: map[string]*nodeSession{}}
+	ch.mu.deliveries.init()
+	return ch
+}
+
+// wrap attaches the failing method to a refusal so the close names it.
+func (ch *channel) wrap(err error, m wire.Method) error {
+	var re *reply.Error
+	if !errors.As(err, &re) {
+		re = reply.Errorf(reply.InternalError, "%v", err)
+	}
+	if re.ClassID == 0 && m != nil {
+		re.ClassID, re.MethodID = m.ClassID(), m.MethodID()
+	}
+	return &channelError{ch: ch, err: re}
+}
+
+// whileClosing handles methods that arrive after the server sent channel.close.
+func (ch *channel) whileClosing(m wire.Method) error {
+	switch m.(type) {
+	case *wire.ChannelCloseOk:
+		delete(ch.c.channels, ch.id)
+	case *wire.ChannelClose:
+		_ = ch.c.out.method(ch.id, &wire.ChannelCloseOk{})
+		delete(ch.c.channels, ch.id)
+	}
+	return nil
+}
+
+// handle dispatches one method of an open channel.
+func (ch *channel) handle(m wire.Method) error {
+	if ch.incoming != nil {
+		return reply.Errorf(reply.UnexpectedFrame,
+			"expected content header for class 60, got non content header frame instead")
+	}
+	switch m := m.(type) {
+	case *wire.ChannelClose:
+		ch.release()
+		delete(ch.c.channels, ch.id)
+		return ch.c.out.method(ch.id, &wire.ChannelCloseOk{})
+	case *wire.ChannelFlow:
+		if !m.Active {
+			return reply.Errorf(reply.NotImplemented, "active=false")
+		}
+		return ch.c.out.method(ch.id, &wire.ChannelFlowOk{Active: true})
+	}
+	if handled, err := ch.topologyMethod(m); handled {
+		return err
+	}
+	if handled, err := ch.publishMethod(m); handled {
+		return err
+	}
+	if handled, err := ch.consumeMethod(m); handled {
+		return err
+	}
+	return reply.Errorf(reply.CommandInvalid, "unimplemented method '%s'", m.Name())
+}
+
+// release cancels the channel's consumers and returns its unacked messages
+// to their queues (by closing its storage sessions), and forgets pending
+// transactional work.
+func (ch *channel) release() {
+	ch.tx = nil
+	ch.incoming = nil
+	for name, s := range ch.sessions {
+		s.close()
+		delete(ch.sessions, name)
+	}
+	ch.consumers = map[string]*consumer{}
+	ch.mu.Lock()
+	ch.mu.deliveries.init()
+	ch.mu.Unlock()
+	ch.c.releaseReplyTo(ch)
+}
+
+// session returns the channel's storage session on a node, opening it on first use.
+func (ch *channel) session(node string) (*nodeSession, error) {
+	if s, ok := ch.sessions[node]; ok {
+		return s, nil
+	}
+	n, ok := ch.c.cfg.Node(node)
+	if !ok {
+		return nil, reply.Errorf(reply.InternalError, "storage node %q unavailable", node)
+	}
+	s := &nodeSession{ch: ch, name: node}
+	sess, err := n.OpenSession(ch.c.ctx, s)
+	if err != nil {
+		return nil, reply.Errorf(reply.InternalError, "open session on %s: %v", node, err)
+	}
+	s.s = sess
+	ch.sessions[node] = s
+	return s, nil
+}
+
+// storageNode returns a node by name.
+func (c *Conn) storageNode(name string) (storage.Node, error) {
+	n, ok := c.cfg.Node(name)
+	if !ok {
+		return nil, reply.Errorf(reply.InternalError, "storage node %q unavailable", name)
+	}
+	return n, nil
+}

@@ -1,0 +1,97 @@
+// Package conn serves one AMQP 0-9-1 client connection: the handshake, the
+// frame loop, channels, publishing, consuming and the topology methods,
+// with RabbitMQ's negotiation limits and reply codes.
+package conn
+
+import (
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/warrenmq/warren/api/control"
+	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/api/topokv"
+)
+
+// Defaults RabbitMQ uses (reference §1.2).
+const (
+	DefaultFrameMax        = 131072
+	DefaultChannelMax      = 2047
+	DefaultHeartbeat       = 60 * time.Second
+	DefaultMaxMessageSize  = 16 << 20
+	DefaultConsumerTimeout = 30 * time.Minute
+	DefaultHandshake       = 10 * time.Second
+	// MinFrameMax is the smallest frame_max a client may negotiate (rabbit_reader).
+	MinFrameMax = 8192
+	// DefaultPublishQueue bounds publishes waiting for storage per connection:
+	// past it the reader stops reading, and TCP pushes back on the client.
+	DefaultPublishQueue = 4096
+	// DefaultNoAckWindow bounds deliveries to a no-ack consumer that are
+	// buffered but not yet written to the socket.
+	DefaultNoAckWindow = 2048
+)
+
+// Authenticator checks a login. It returns the refusal text to log, or "" on success.
+type Authenticator interface {
+	Authenticate(user, password string, remote net.Addr) (ok bool, why string)
+}
+
+// Config is shared by every connection of a gateway.
+type Config struct {
+	Instance        string
+	FrameMax        uint32
+	ChannelMax      uint16
+	Heartbeat       time.Duration
+	MaxMessageSize  int
+	ConsumerTimeout time.Duration
+	PublishQueue    int
+	NoAckWindow     uint32
+
+	Auth     Authenticator
+	Topology control.Topology
+	Mirror   *topokv.Mirror
+	// Node returns the storage node with the given name.
+	Node func(name string) (storage.Node, bool)
+	// Product and Version go into connection.start's server properties.
+	Product, Version string
+	Log              *slog.Logger
+
+	replies *replyRegistry
+}
+
+// Prepare fills RabbitMQ's defaults into a gateway's configuration and sets
+// up the state its connections share.
+func Prepare(c Config) *Config {
+	c = c.withDefaults()
+	c.replies = &replyRegistry{}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	return &c
+}
+
+// withDefaults fills zero values with RabbitMQ's defaults.
+func (c Config) withDefaults() Config {
+	if c.FrameMax == 0 {
+		c.FrameMax = DefaultFrameMax
+	}
+	if c.ChannelMax == 0 {
+		c.ChannelMax = DefaultChannelMax
+	}
+	if c.Heartbeat == 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	if c.MaxMessageSize == 0 {
+		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.ConsumerTimeout == 0 {
+		c.ConsumerTimeout = DefaultConsumerTimeout
+	}
+	if c.PublishQueue == 0 {
+		c.PublishQueue = DefaultPublishQueue
+	}
+	if c.NoAckWindow == 0 {
+		c.NoAckWindow = DefaultNoAckWindow
+	}
+	return c
+}

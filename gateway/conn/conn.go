@@ -1,0 +1,224 @@
+package conn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/warrenmq/warren/api/amqp"
+	"github.com/warrenmq/warren/api/reply"
+	"github.com/warrenmq/warren/gateway/wire"
+)
+
+// Conn is one client connection.
+//
+// Concurrency: the reader goroutine (Serve) reads frames and dispatches each
+// under dispatchMu, which guards the handshake results, the channel table and
+// every channel's method-handling state. The few outside actors that change
+// that state (a forced close at shutdown, the consumer-timeout check) take
+// dispatchMu too; it is never held across network or storage I/O that can
+// block for long. The outbox has its own lock. Storage sinks and the
+// appender reach a channel only through the fields its doc marks as shared.
+type Conn struct {
+	cfg    *Config
+	nc     net.Conn
+	id     string
+	r      *wire.FrameReader
+	out    *outbox
+	pub    *appender
+	ctx    context.Context // cancelled when the connection ends
+	cancel context.CancelFunc
+
+	dispatchMu sync.Mutex
+	user       string
+	vhost      string
+	clientCaps amqp.Table
+	frameMax   uint32
+	channelMax uint16
+	heartbeat  time.Duration
+	channels   map[uint16]*channel
+	closing    bool // connection.close sent; only close-ok matters now
+
+	lastRead  atomic.Int64
+	closeOnce sync.Once
+	credit    creditLedger
+}
+
+// New prepares a connection; Serve runs it.
+func New(cfg *Config, nc net.Conn, id string) *Conn {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Conn{
+		cfg: cfg, nc: nc, id: id,
+		r:        wire.NewFrameReader(nc),
+		out:      newOutbox(nc),
+		ctx:      ctx,
+		cancel:   cancel,
+		channels: map[uint16]*channel{},
+		frameMax: cfg.FrameMax,
+	}
+	c.pub = newAppender(c, cfg.PublishQueue)
+	c.out.onFlush = c.credit.repay
+	return c
+}
+
+// ID identifies the connection across the deployment (exclusive queue owner).
+func (c *Conn) ID() string { return c.id }
+
+// Close closes the connection with code and text (320 CONNECTION_FORCED on
+// shutdown). It returns at once; Serve ends after the client's close-ok or
+// after a second.
+func (c *Conn) Close(code uint16, text string) {
+	c.dispatchMu.Lock()
+	defer c.dispatchMu.Unlock()
+	c.closeWithLocked(&reply.Error{Code: code, Text: text})
+}
+
+// Done is closed when the connection has ended.
+func (c *Conn) Done() <-chan struct{} { return c.ctx.Done() }
+
+// Serve runs the connection until it ends and releases everything it held.
+func (c *Conn) Serve() {
+	defer c.cleanup()
+	go c.out.run()
+	if err := c.handshake(); err != nil {
+		c.failHandshake(err)
+		return
+	}
+	go c.pub.run()
+	go c.heartbeats()
+	c.loop()
+}
+
+// loop reads frames until the connection ends.
+func (c *Conn) loop() {
+	for {
+		f, err := c.r.ReadFrame()
+		if err != nil {
+			c.readFailed(err)
+			return
+		}
+		c.lastRead.Store(time.Now().UnixNano())
+		c.dispatchMu.Lock()
+		done := c.handleFrame(f)
+		c.dispatchMu.Unlock()
+		if done {
+			return
+		}
+	}
+}
+
+// handleFrame dispatches one frame; it reports whether the connection is over.
+func (c *Conn) handleFrame(f wire.Frame) bool {
+	if c.closing {
+		return isCloseOk(f)
+	}
+	if err := c.dispatch(f); err != nil {
+		return c.failLocked(err)
+	}
+	return false
+}
+
+func isCloseOk(f wire.Frame) bool {
+	if f.Type != wire.FrameMethod || f.Channel != 0 {
+		return false
+	}
+	m, err := wire.DecodeMethod(f.Payload)
+	if err != nil {
+		return false
+	}
+	_, ok := m.(*wire.ConnectionCloseOk)
+	return ok
+}
+
+// readFailed handles a read error: a frame error gets connection.close
+// (the stream cannot be read further); EOF and resets just end.
+func (c *Conn) readFailed(err error) {
+	var fe *wire.FrameError
+	if errors.As(err, &fe) {
+		c.dispatchMu.Lock()
+		c.closeWithLocked(&reply.Error{Code: fe.Code, Text: fe.Text})
+		c.dispatchMu.Unlock()
+	}
+}
+
+// failLocked handles an error from a frame handler; it reports whether the
+// connection is finished. Soft errors on a channel close just that channel.
+func (c *Conn) failLocked(err error) bool {
+	var re *reply.Error
+	if !errors.As(err, &re) {
+		re = reply.Errorf(reply.InternalError, "%v", err)
+	}
+	var ce *channelError
+	if errors.As(err, &ce) && !reply.IsHard(re.Code) {
+		c.closeChannelLocked(ce.ch, re)
+		return false
+	}
+	c.closeWithLocked(re)
+	return false // keep reading for close-ok
+}
+
+// closeWithLocked sends connection.close once and arms a timer that ends the
+// connection if the client never answers.
+func (c *Conn) closeWithLocked(e *reply.Error) {
+	if c.closing {
+		return
+	}
+	c.closing = true
+	_ = c.out.method(0, &wire.ConnectionClose{
+		ReplyCode: e.Code, ReplyText: e.ReplyText(), ClassId: e.ClassID, MethodId: e.MethodID,
+	})
+	time.AfterFunc(time.Second, func() { _ = c.nc.Close() })
+}
+
+// cleanup releases channels, storage sessions and exclusive queues.
+func (c *Conn) cleanup() {
+	c.closeOnce.Do(func() {
+		for _, ch := range c.channels {
+			ch.release()
+		}
+		c.pub.stop()
+		c.out.drain(time.Second)
+		_ = c.nc.Close()
+		c.cancel()
+		if c.cfg.Topology != nil && c.vhost != "" {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := c.cfg.Topology.ConnectionClosed(ctx, c.cfg.Instance, c.id); err != nil {
+				c.cfg.Log.Warn("deleting exclusive queues", "conn", c.id, "err", err)
+			}
+		}
+	})
+}
+
+// heartbeats sends a heartbeat when nothing was sent for half the interval
+// and drops a peer silent for two intervals (reference §1.2).
+func (c *Conn) heartbeats() {
+	if c.heartbeat <= 0 {
+		return
+	}
+	t := time.NewTicker(c.heartbeat / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case now := <-t.C:
+			if now.UnixNano()-c.out.lastWrite.Load() >= int64(c.heartbeat/2) {
+				_ = c.out.with(func(w *wire.FrameWriter) error { w.WriteHeartbeat(); return nil })
+			}
+			if now.UnixNano()-c.lastRead.Load() > int64(2*c.heartbeat) {
+				_ = c.nc.Close()
+				return
+			}
+			c.dispatchMu.Lock()
+			c.checkConsumerTimeoutsLocked(now)
+			c.dispatchMu.Unlock()
+		}
+	}
+}
+
+func (c *Conn) String() string { return fmt.Sprintf("conn %s (%s)", c.id, c.nc.RemoteAddr()) }
