@@ -97,7 +97,7 @@ func (d *decoder) tableAt(depth int) Table {
 		return nil
 	}
 	sub := decoder{b: body}
-	t := make(Table)
+	t := make(Table, sizeHint(len(body)))
 	for sub.off < len(body) {
 		k := sub.shortstr()
 		v := sub.value(depth)
@@ -108,6 +108,13 @@ func (d *decoder) tableAt(depth int) Table {
 		t[k] = v
 	}
 	return t
+}
+
+// sizeHint guesses a table's entry count from its byte length (an entry
+// with a short key and a small value takes about 8 bytes), capped so a
+// hostile length cannot make the map large before its entries are read.
+func sizeHint(n int) int {
+	return min(n/8, 64)
 }
 
 // array reads a field array nested at depth.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/gateway/wire"
 )
 
@@ -103,15 +104,20 @@ func (ch *channel) handle(m wire.Method) error {
 func (ch *channel) release() {
 	ch.tx = nil
 	ch.incoming = nil
+	ch.mu.Lock()
+	var queues []*topology.Queue
+	for _, cons := range ch.consumers {
+		queues = append(queues, cons.queue)
+	}
+	ch.consumers = map[string]*consumer{}
+	ch.mu.deliveries.init()
+	ch.mu.Unlock()
 	for name, s := range ch.sessions {
 		s.close()
 		delete(ch.sessions, name)
 	}
-	ch.consumers = map[string]*consumer{}
-	ch.mu.Lock()
-	ch.mu.deliveries.init()
-	ch.mu.Unlock()
 	ch.c.releaseReplyTo(ch)
+	ch.c.autoDelete(queues)
 }
 
 // session returns the channel's storage session on a node, opening it on first use.

@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"time"
@@ -173,8 +174,33 @@ func (ch *channel) cancel(m *wire.BasicCancel) error {
 		if err := cons.sess.s.Cancel(cons.tag); err != nil {
 			ch.c.cfg.Log.Warn("cancel consumer", "tag", cons.tag, "err", err)
 		}
+		ch.c.autoDelete([]*topology.Queue{cons.queue})
 	}
 	return ch.reply(m.NoWait, &wire.BasicCancelOk{ConsumerTag: m.ConsumerTag})
+}
+
+// autoDelete deletes auto-delete queues that have just lost their last
+// consumer, before the client hears back, as RabbitMQ does. if-unused guards
+// against a consumer that arrived meanwhile on another channel or gateway.
+func (c *Conn) autoDelete(queues []*topology.Queue) {
+	for _, q := range queues {
+		if !q.AutoDelete {
+			continue
+		}
+		node, err := c.storageNode(q.Node)
+		if err != nil {
+			continue
+		}
+		if st, err := node.Stats(c.ctx, q.ID); err != nil || st.Consumers > 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), topologyTimeout)
+		res, err := c.cfg.Topology.DeleteQueue(ctx, c.cfg.Instance, c.id, q.VHost, q.Name, true, false)
+		if err == nil {
+			_ = c.cfg.Mirror.WaitFor(ctx, res.Revision)
+		}
+		cancel()
+	}
 }
 
 func (ch *channel) get(m *wire.BasicGet) error {
