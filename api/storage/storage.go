@@ -111,11 +111,13 @@ type Delivery struct {
 // ConsumerSpec opens a consumer on a queue within a session. Credit is the
 // number of deliveries the node may push before the session grants more;
 // for a manual-ack consumer the gateway grants one credit back per settled
-// message, so Credit acts as the prefetch count. 0 means unlimited.
+// message, so Credit acts as the prefetch count. Credit 0 means no delivery
+// until a Grant, unless Unlimited is set (a consumer without prefetch).
 type ConsumerSpec struct {
 	Queue     QueueID
 	Tag       string // unique within the session
 	Credit    uint32
+	Unlimited bool
 	NoAck     bool // delivered messages are removed at once
 	Exclusive bool // refuse if the queue has other consumers, and refuse others
 	Priority  int32

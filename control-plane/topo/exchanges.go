@@ -15,7 +15,7 @@ import (
 // The gateway has already refused reserved names and the default exchange.
 func (s *Service) DeclareExchange(ctx context.Context, inst string, x topology.Exchange) (control.Result, error) {
 	if !topology.ValidExchangeType(x.Type) {
-		return control.Result{}, reply.Errorf(reply.CommandInvalid, "invalid exchange type '%s'", x.Type)
+		return control.Result{}, reply.Errorf(reply.CommandInvalid, "unknown exchange type '%s'", x.Type)
 	}
 	if err := x.ParseExchangeArgs(); err != nil {
 		return control.Result{}, err

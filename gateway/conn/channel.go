@@ -36,6 +36,10 @@ type channel struct {
 	mu struct {
 		sync.Mutex
 		deliveries deliveries
+		order      []*consumer // manual-ack consumers, for the global prefetch budget
+		rr         int         // where the next budget round starts
+		unacked    uint32      // manual-ack consumer deliveries not yet settled
+		creditOut  uint32      // credit granted to storage and not yet used
 	}
 }
 
@@ -111,6 +115,7 @@ func (ch *channel) release() {
 	}
 	ch.consumers = map[string]*consumer{}
 	ch.mu.deliveries.init()
+	ch.mu.order, ch.mu.unacked, ch.mu.creditOut = nil, 0, 0
 	ch.mu.Unlock()
 	for name, s := range ch.sessions {
 		s.close()

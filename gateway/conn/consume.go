@@ -20,6 +20,7 @@ type consumer struct {
 	noAck     bool
 	announced bool               // consume-ok written; deliveries may follow it
 	pending   []storage.Delivery // arrived before consume-ok was written
+	cs        creditState
 }
 
 // consumeMethod handles consuming and settling methods.
@@ -58,23 +59,19 @@ func (ch *channel) qos(m *wire.BasicQos) error {
 	if m.PrefetchSize != 0 {
 		return reply.Errorf(reply.NotImplemented, "prefetch_size!=0 (%d)", m.PrefetchSize)
 	}
+	ch.mu.Lock()
+	var g grants
 	if m.Global {
 		ch.globalPrefetch = uint32(m.PrefetchCount)
+		if ch.globalPrefetch > 0 {
+			g = ch.rebalanceLocked()
+		}
 	} else {
-		ch.prefetch = uint32(m.PrefetchCount)
+		ch.prefetch, ch.globalPrefetch = uint32(m.PrefetchCount), 0
 	}
+	ch.mu.Unlock()
+	g.send()
 	return ch.c.out.method(ch.id, &wire.BasicQosOk{})
-}
-
-// creditFor is the prefetch a new manual-ack consumer gets. A global limit
-// applies as a per-consumer one when it is the tighter of the two.
-// TODO(global-qos): share the global limit across the channel's consumers.
-func (ch *channel) creditFor() uint32 {
-	p := ch.prefetch
-	if g := ch.globalPrefetch; g != 0 && (p == 0 || g < p) {
-		p = g
-	}
-	return p
 }
 
 func (ch *channel) consume(m *wire.BasicConsume) error {
@@ -101,21 +98,25 @@ func (ch *channel) consume(m *wire.BasicConsume) error {
 		return err
 	}
 	cons := &consumer{tag: tag, queue: q, sess: sess, noAck: m.NoAck}
-	credit := ch.creditFor()
-	if m.NoAck {
-		credit = ch.c.cfg.NoAckWindow
-	}
 	ch.mu.Lock()
 	ch.consumers[tag] = cons
+	credit, unlimited := ch.openingCreditLocked(cons)
 	ch.mu.Unlock()
 	err = sess.s.Consume(storage.ConsumerSpec{
-		Queue: q.ID, Tag: tag, Credit: credit, NoAck: m.NoAck, Exclusive: m.Exclusive, Priority: priority,
+		Queue: q.ID, Tag: tag, Credit: credit, Unlimited: unlimited,
+		NoAck: m.NoAck, Exclusive: m.Exclusive, Priority: priority,
 	})
 	if err != nil {
 		ch.mu.Lock()
-		delete(ch.consumers, tag)
+		ch.removeConsumerLocked(cons)
 		ch.mu.Unlock()
 		return err
+	}
+	if ch.globalPrefetch > 0 && !m.NoAck {
+		ch.mu.Lock()
+		g := ch.rebalanceLocked()
+		ch.mu.Unlock()
+		g.send()
 	}
 	if !m.NoWait {
 		if err := ch.c.out.method(ch.id, &wire.BasicConsumeOk{ConsumerTag: tag}); err != nil {
@@ -168,8 +169,12 @@ func (ch *channel) cancel(m *wire.BasicCancel) error {
 	}
 	ch.mu.Lock()
 	cons, ok := ch.consumers[m.ConsumerTag]
-	delete(ch.consumers, m.ConsumerTag)
+	if ok {
+		ch.removeConsumerLocked(cons)
+	}
+	g := ch.rebalanceIfGlobalLocked()
 	ch.mu.Unlock()
+	g.send()
 	if ok {
 		if err := cons.sess.s.Cancel(cons.tag); err != nil {
 			ch.c.cfg.Log.Warn("cancel consumer", "tag", cons.tag, "err", err)
@@ -271,11 +276,11 @@ func (ch *channel) settle(tag uint64, multiple bool, kind storage.SettleKind) er
 // the consumers their credit back.
 func (ch *channel) applySettles(ops []settleOp) error {
 	bySess := map[*nodeSession][]storage.Settle{}
-	credit := map[*consumer]uint32{}
+	settled := map[*consumer]uint32{}
 	for _, op := range ops {
 		bySess[op.d.sess] = append(bySess[op.d.sess], storage.Settle{Queue: op.d.queue, ID: op.d.id, Kind: op.kind})
 		if op.d.consumer != nil {
-			credit[op.d.consumer]++
+			settled[op.d.consumer]++
 		}
 	}
 	for s, list := range bySess {
@@ -283,9 +288,10 @@ func (ch *channel) applySettles(ops []settleOp) error {
 			return reply.Errorf(reply.InternalError, "settle: %v", err)
 		}
 	}
-	for cons, n := range credit {
-		cons.sess.s.Grant(cons.tag, n)
-	}
+	ch.mu.Lock()
+	g := ch.settledLocked(settled)
+	ch.mu.Unlock()
+	g.send()
 	return nil
 }
 

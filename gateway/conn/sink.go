@@ -81,6 +81,8 @@ func (ch *channel) deliverLocked(cons *consumer, batch []storage.Delivery) {
 	})
 	if cons.noAck {
 		ch.c.credit.owe(cons, uint32(len(batch)))
+	} else {
+		ch.deliveredLocked(cons, uint32(len(batch)))
 	}
 }
 
@@ -89,9 +91,13 @@ func (ch *channel) deliverLocked(cons *consumer, batch []storage.Delivery) {
 func (s *nodeSession) Cancelled(tag string, reason error) {
 	ch := s.ch
 	ch.mu.Lock()
-	_, ok := ch.consumers[tag]
-	delete(ch.consumers, tag)
+	cons, ok := ch.consumers[tag]
+	if ok {
+		ch.removeConsumerLocked(cons)
+	}
+	g := ch.rebalanceIfGlobalLocked()
 	ch.mu.Unlock()
+	g.send()
 	if !ok {
 		return
 	}
