@@ -1,0 +1,51 @@
+# Warren — see README.md. Every target works from a fresh clone with only Go installed.
+GO       ?= go
+PKGS     := github.com/warrenmq/warren/api/... github.com/warrenmq/warren/gateway/... \
+            github.com/warrenmq/warren/storage-node/... github.com/warrenmq/warren/control-plane/... \
+            github.com/warrenmq/warren/services/...
+FUZZTIME ?= 10s
+
+.PHONY: build run test unit e2e fuzz bench gen conformance vet clean
+
+build:
+	$(GO) build -o bin/warren ./services/cmd/warren
+
+run: build
+	./bin/warren serve
+
+# The README's test command: unit tests, the end-to-end suite against a real
+# `warren serve`, and every fuzz target briefly.
+test: vet unit e2e fuzz
+
+vet:
+	$(GO) vet $(PKGS) github.com/warrenmq/warren/e2e/...
+
+unit:
+	$(GO) test -count=1 $(PKGS)
+
+e2e:
+	cd e2e && $(GO) test -count=1 -timeout 20m ./...
+
+fuzz:
+	cd gateway && $(GO) test -run='^$$' -fuzz='^FuzzReadFrame$$' -fuzztime=$(FUZZTIME) ./wire
+	cd gateway && $(GO) test -run='^$$' -fuzz='^FuzzDecodeMethod$$' -fuzztime=$(FUZZTIME) ./wire
+	cd api && $(GO) test -run='^$$' -fuzz='^FuzzReadTable$$' -fuzztime=$(FUZZTIME) ./amqp
+	cd api && $(GO) test -run='^$$' -fuzz='^FuzzDecodeProperties$$' -fuzztime=$(FUZZTIME) ./amqp
+
+# Benchmarks: Go benchmarks of the hot paths, then the `warren perf` matrix
+# (against RabbitMQ too when RABBITMQ_URL is set).
+bench: build
+	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
+	bash scripts/bench.sh
+
+# Regenerates the committed wire codec from the spec.
+gen:
+	cd gateway && $(GO) generate ./wire
+
+# Runs the e2e suite against a real RabbitMQ (installed from apt) to prove
+# the expectations are RabbitMQ's.
+conformance:
+	bash scripts/conformance.sh
+
+clean:
+	rm -rf bin
