@@ -75,7 +75,10 @@ func (ch *channel) whileClosing(m wire.Method) error {
 
 // handle dispatches one method of an open channel.
 func (ch *channel) handle(m wire.Method) error {
-	if ch.incoming != nil {
+	if in := ch.incoming; in != nil {
+		if in.header {
+			return reply.Errorf(reply.UnexpectedFrame, "expected content body, got non content body frame instead")
+		}
 		return reply.Errorf(reply.UnexpectedFrame,
 			"expected content header for class 60, got non content header frame instead")
 	}

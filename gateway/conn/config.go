@@ -50,6 +50,8 @@ type Config struct {
 	Auth     Authenticator
 	Topology control.Topology
 	Mirror   *topokv.Mirror
+	// Gate, when set, blocks publishers during storage alarms.
+	Gate *Gate
 	// Node returns the storage node with the given name.
 	Node func(name string) (storage.Node, bool)
 	// Product and Version go into connection.start's server properties.

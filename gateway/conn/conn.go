@@ -43,6 +43,7 @@ type Conn struct {
 	channels   map[uint16]*channel
 	closing    bool // connection.close sent; only close-ok matters now
 
+	stopping  chan struct{} // closed when connection.close is sent
 	lastRead  atomic.Int64
 	closeOnce sync.Once
 	credit    creditLedger
@@ -59,6 +60,7 @@ func New(cfg *Config, nc net.Conn, id string) *Conn {
 		cancel:   cancel,
 		channels: map[uint16]*channel{},
 		frameMax: cfg.FrameMax,
+		stopping: make(chan struct{}),
 	}
 	c.pub = newAppender(c, cfg.PublishQueue)
 	c.out.onFlush = c.credit.repay
@@ -88,6 +90,7 @@ func (c *Conn) Serve() {
 		c.failHandshake(err)
 		return
 	}
+	c.lastRead.Store(time.Now().UnixNano())
 	go c.pub.run()
 	go c.heartbeats()
 	c.loop()
@@ -102,6 +105,9 @@ func (c *Conn) loop() {
 			return
 		}
 		c.lastRead.Store(time.Now().UnixNano())
+		if isPublish(f) && !c.waitGate() {
+			return
+		}
 		c.dispatchMu.Lock()
 		done := c.handleFrame(f)
 		c.dispatchMu.Unlock()
@@ -168,6 +174,7 @@ func (c *Conn) closeWithLocked(e *reply.Error) {
 		return
 	}
 	c.closing = true
+	close(c.stopping)
 	_ = c.out.method(0, &wire.ConnectionClose{
 		ReplyCode: e.Code, ReplyText: e.ReplyText(), ClassId: e.ClassID, MethodId: e.MethodID,
 	})
@@ -194,24 +201,18 @@ func (c *Conn) cleanup() {
 	})
 }
 
-// heartbeats sends a heartbeat when nothing was sent for half the interval
-// and drops a peer silent for two intervals (reference §1.2).
+// heartbeats sends a heartbeat when nothing was sent for half the interval,
+// drops a peer silent for two intervals (reference §1.2), and checks the
+// consumer acknowledgement timeout.
 func (c *Conn) heartbeats() {
-	if c.heartbeat <= 0 {
-		return
-	}
-	t := time.NewTicker(c.heartbeat / 2)
+	t := time.NewTicker(c.tickInterval())
 	defer t.Stop()
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
 		case now := <-t.C:
-			if now.UnixNano()-c.out.lastWrite.Load() >= int64(c.heartbeat/2) {
-				_ = c.out.with(func(w *wire.FrameWriter) error { w.WriteHeartbeat(); return nil })
-			}
-			if now.UnixNano()-c.lastRead.Load() > int64(2*c.heartbeat) {
-				_ = c.nc.Close()
+			if !c.heartbeatTick(now) {
 				return
 			}
 			c.dispatchMu.Lock()
@@ -219,6 +220,32 @@ func (c *Conn) heartbeats() {
 			c.dispatchMu.Unlock()
 		}
 	}
+}
+
+// tickInterval is often enough for both heartbeats (half the interval) and
+// the consumer timeout (a quarter of it, at least every 10 ms).
+func (c *Conn) tickInterval() time.Duration {
+	d := max(c.cfg.ConsumerTimeout/4, 10*time.Millisecond)
+	if c.heartbeat > 0 {
+		d = min(d, c.heartbeat/2)
+	}
+	return min(d, time.Second)
+}
+
+// heartbeatTick reports false when the peer has been silent too long.
+func (c *Conn) heartbeatTick(now time.Time) bool {
+	if c.heartbeat <= 0 {
+		return true
+	}
+	if now.UnixNano()-c.out.lastWrite.Load() >= int64(c.heartbeat/2) {
+		_ = c.out.with(func(w *wire.FrameWriter) error { return w.WriteHeartbeat() })
+	}
+	if now.UnixNano()-c.lastRead.Load() > int64(2*c.heartbeat) {
+		c.cfg.Log.Info("missed heartbeats, closing", "conn", c.id)
+		_ = c.nc.Close()
+		return false
+	}
+	return true
 }
 
 func (c *Conn) String() string { return fmt.Sprintf("conn %s (%s)", c.id, c.nc.RemoteAddr()) }

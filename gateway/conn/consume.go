@@ -213,10 +213,6 @@ func (ch *channel) get(m *wire.BasicGet) error {
 	if err != nil {
 		return err
 	}
-	if s, _ := q.QueueSpec(); s.SingleActiveConsumer {
-		return reply.Errorf(reply.ResourceLocked,
-			"cannot obtain access to queue '%s' in vhost '%s': basic.get not supported by single active consumer queues", q.Name, q.VHost)
-	}
 	ch.c.pub.barrier()
 	sess, err := ch.session(q.Node)
 	if err != nil {

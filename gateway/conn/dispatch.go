@@ -86,9 +86,7 @@ func (c *Conn) channelMethod(id uint16, m wire.Method) error {
 }
 
 func (c *Conn) openChannel(id uint16) error {
-	if id > c.channelMax {
-		return reply.Errorf(reply.NotAllowed, "channel id %d exceeds negotiated channel_max (%d)", id, c.channelMax)
-	}
+	// channel_max bounds how many channels are open, not their ids (RabbitMQ 3.10).
 	if len(c.channels) >= int(c.channelMax) {
 		return reply.Errorf(reply.NotAllowed,
 			"number of channels opened (%d) has reached the negotiated channel_max (%d)", len(c.channels), c.channelMax)

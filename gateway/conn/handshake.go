@@ -80,7 +80,7 @@ func (c *Conn) authenticate() error {
 	err := c.out.method(0, &wire.ConnectionStart{
 		VersionMajor: 0, VersionMinor: 9,
 		ServerProperties: c.serverProperties(),
-		Mechanisms:       "PLAIN AMQPLAIN", Locales: "en_US",
+		Mechanisms:       "AMQPLAIN PLAIN", Locales: "en_US", // RabbitMQ 3.10's order
 	})
 	if err != nil {
 		return err
@@ -122,7 +122,8 @@ func credentials(mechanism, response string) (string, string, error) {
 		pass, _ := t["PASSWORD"].(string)
 		return user, pass, nil
 	}
-	return "", "", reply.Errorf(reply.CommandInvalid, "unknown authentication mechanism '%s'", mechanism)
+	// RabbitMQ 3.10 drops the socket without connection.close here.
+	return "", "", fmt.Errorf("unknown authentication mechanism %q: %w", mechanism, errRefused)
 }
 
 // refuseLogin answers a failed login as RabbitMQ does: connection.close 403
@@ -234,6 +235,9 @@ func (c *Conn) failHandshake(err error) {
 func methodDecodeError(err error) error {
 	if errors.Is(err, wire.ErrUnknownMethod) {
 		return reply.Errorf(reply.CommandInvalid, "%v", err)
+	}
+	if errors.Is(err, wire.ErrMalformedUTF8) {
+		return reply.Errorf(reply.FrameError, "Malformed UTF-8 in shortstr")
 	}
 	return reply.Errorf(reply.FrameError, "%v", fmt.Sprint(err))
 }

@@ -85,6 +85,9 @@ var errDefaultExchange = reply.Errorf(reply.AccessRefused, "operation not permit
 
 func (ch *channel) exchangeDeclare(m *wire.ExchangeDeclare) error {
 	if m.Passive {
+		if m.Exchange == "" {
+			return errDefaultExchange // RabbitMQ 3.10 refuses even a passive declare of it
+		}
 		if _, ok := ch.exchange(m.Exchange); !ok {
 			return reply.NotFoundExchange(ch.c.vhost, m.Exchange)
 		}
@@ -239,6 +242,7 @@ func (ch *channel) queueDeclarePassive(m *wire.QueueDeclare) error {
 	if err != nil {
 		return err
 	}
+	_ = node.Touch(ch.c.ctx, q.ID) // a passive declare renews x-expires, as in RabbitMQ 3.10
 	st, err := node.Stats(ch.c.ctx, q.ID)
 	if err != nil {
 		return err

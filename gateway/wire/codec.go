@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unicode/utf8"
 
 	"github.com/warrenmq/warren/api/amqp"
 )
@@ -60,7 +61,15 @@ func (d *decoder) longlong() uint64 {
 	return 0
 }
 
-func (d *decoder) shortstr() string { return string(d.take(uint64(d.octet()))) }
+// shortstr reads a short string, which must be valid UTF-8: RabbitMQ closes
+// the connection with 501 "Malformed UTF-8 in shortstr" otherwise.
+func (d *decoder) shortstr() string {
+	b := d.take(uint64(d.octet()))
+	if d.err == nil && !utf8.Valid(b) {
+		d.err = ErrMalformedUTF8
+	}
+	return string(b)
+}
 func (d *decoder) longstr() string  { return string(d.take(uint64(d.long()))) }
 
 // table reads a field table; an empty table decodes as nil.

@@ -14,6 +14,10 @@ import (
 // FRAME_ERROR.
 var ErrMalformed = amqp.ErrMalformed
 
+// ErrMalformedUTF8 is returned for a short string argument that is not valid
+// UTF-8; its text is RabbitMQ's. It wraps ErrMalformed.
+var ErrMalformedUTF8 = fmt.Errorf("Malformed UTF-8 in shortstr: %w", ErrMalformed)
+
 // ErrUnknownMethod is wrapped by DecodeMethod's error when the class id or
 // method id is not in the spec.
 var ErrUnknownMethod = errors.New("unknown AMQP method")
