@@ -1,0 +1,58 @@
+package node
+
+import (
+	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/storage-node/queue"
+)
+
+type cmdKind uint8
+
+const (
+	cmdAppend cmdKind = iota
+	cmdCreate
+	cmdDelete
+	cmdPurge
+	cmdStats
+	cmdTouch
+	cmdConsume
+	cmdCancel
+	cmdGrant
+	cmdGet
+	cmdSettle
+	cmdCloseSession
+	cmdFunc
+	cmdStop
+)
+
+// cmd is one request to a shard, passed by value through its inbox.
+type cmd struct {
+	kind cmdKind
+	q    storage.QueueID
+	sess *session
+	tag  string
+	n    uint32
+	a, b bool // noAck; ifUnused, ifEmpty
+	spec *storage.QueueSpec
+	cons *queue.Consumer
+	part *appendPart
+	ops  []storage.Settle
+	qs   []storage.QueueID
+	fn   func(*shard)
+	resp chan result
+}
+
+// result answers a cmd.
+type result struct {
+	err   error
+	n     uint64
+	stats storage.QueueStats
+	d     storage.Delivery
+	ok    bool
+}
+
+// pendingReply is a result held until the iteration's batch is committed
+// (or synced).
+type pendingReply struct {
+	ch chan result
+	r  result
+}

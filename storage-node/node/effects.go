@@ -1,0 +1,130 @@
+package node
+
+import (
+	"time"
+
+	"github.com/warrenmq/warren/api/reply"
+	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/storage-node/deadletter"
+	"github.com/warrenmq/warren/storage-node/pebblestore"
+	"github.com/warrenmq/warren/storage-node/queue"
+)
+
+// effects carries out what the queues of a shard ask for: writes go into
+// the shard's batch, deliveries are staged into sessions, events queued.
+// Used only on the shard's goroutine.
+type effects struct{ s *shard }
+
+var _ queue.Effects = (*effects)(nil)
+
+func (f *effects) Store(q storage.QueueID, lane uint8, e queue.Entry) {
+	f.s.batch.PutMessage(q, lane, &e)
+	if e.Stored == queue.Durable {
+		f.s.curSync = true
+	} else {
+		f.s.n.m.spilled.Add(1)
+	}
+}
+
+func (f *effects) Delete(q storage.QueueID, lane uint8, id storage.MsgID, kind queue.Stored) {
+	f.s.batch.DeleteMessage(q, lane, id, kind)
+}
+
+func (f *effects) DeleteRange(q storage.QueueID, lane uint8, from, to storage.MsgID) {
+	f.s.batch.DeleteLaneRange(q, lane, from, to)
+}
+
+func (f *effects) DeleteQueue(q storage.QueueID) {
+	f.s.batch.DeleteQueue(q)
+	f.s.syncWanted = true
+}
+
+func (f *effects) SaveMeta(q storage.QueueID, m *queue.Meta) {
+	f.s.batch.PutMeta(q, m)
+	f.s.dhw = append(f.s.dhw, dhwAck{q: q, dhw: m.DHW})
+}
+
+// DeadLetter rewrites the message with its x-death headers and writes it
+// to the shard's outbox range in the same batch that removes it from its
+// queue; the outbox worker routes it later.
+func (f *effects) DeadLetter(q *queue.Queue, e queue.Entry, reason queue.Reason) {
+	s := f.s
+	if s.n.opts.DeadLetterer == nil {
+		return
+	}
+	dl, err := deadletter.Rewrite(q.Spec(), e.Msg, string(reason), time.UnixMilli(s.now))
+	if err != nil {
+		s.n.opts.Logger.Warn("dead letter keeps its properties", "queue", q.Spec().Name, "err", err)
+	}
+	s.batch.PutOutbox(uint8(s.idx), &pebblestore.OutboxEntry{
+		Seq: s.outboxSeq, Durable: e.Stored == queue.Durable, Boot: s.n.boot, DL: dl,
+	})
+	s.outboxSeq++
+	s.wroteDL = true
+	s.n.m.deadLettered.Add(1)
+}
+
+func (f *effects) Deliver(c *queue.Consumer, e queue.Entry, gated bool) {
+	o := c.Owner.(*owner)
+	f.s.stage(o.sess, item{
+		d:    storage.Delivery{Tag: c.Tag, Queue: o.queue, ID: e.ID, Redelivered: e.Redelivered, Msg: e.Msg},
+		auto: o.auto,
+	})
+	if gated {
+		f.s.gated = true
+	}
+	f.s.cnt.delivered++
+}
+
+func (f *effects) Cancelled(c *queue.Consumer) {
+	o := c.Owner.(*owner)
+	spec := f.s.queues[o.queue]
+	var reason error = reply.Errorf(reply.NotFound, "queue deleted")
+	if spec != nil {
+		s := spec.q.Spec()
+		reason = reply.Errorf(reply.NotFound, "queue '%s' in vhost '%s' deleted", s.Name, s.VHost)
+	}
+	f.s.stage(o.sess, item{d: storage.Delivery{Tag: c.Tag, Queue: o.queue}, cancel: true, reason: reason})
+}
+
+func (f *effects) Unused(q storage.QueueID, reason string) {
+	f.s.n.events.push(q, reason)
+}
+
+// stage queues an item for a session, delivered at the end of the
+// iteration.
+func (s *shard) stage(sess *session, it item) {
+	if len(sess.staged[s.idx]) == 0 {
+		s.staged = append(s.staged, sess)
+	}
+	sess.staged[s.idx] = append(sess.staged[s.idx], it)
+}
+
+// loader is the shard's queue.Store: before reading, it commits the
+// pending batch (NoSync) so the read sees every write handed out so far,
+// flushing the touched queues' metadata into it first so each committed
+// batch stays consistent with its counters.
+type loader struct{ s *shard }
+
+func (l *loader) Load(q storage.QueueID, lane uint8, from, to storage.MsgID, kinds queue.StoredMask,
+	maxCount int, maxBytes int64, dst []queue.Entry) ([]queue.Entry, error) {
+	s := l.s
+	if !s.batch.Empty() {
+		for _, qs := range s.touched {
+			qs.q.Flush(&s.fx)
+		}
+		if err := s.n.db.Pebble().Apply(s.batch.Pebble(), nil); err != nil {
+			s.n.fail(err)
+			return dst, err
+		}
+		s.batch.Pebble().Reset()
+	}
+	s.n.m.loads.Add(1)
+	return s.n.db.Load(q, lane, from, to, kinds, maxCount, maxBytes, dst)
+}
+
+// dhwAck is a queue's delivered mark in a batch being synced.
+type dhwAck struct {
+	q   storage.QueueID
+	dhw storage.MsgID
+}

@@ -1,0 +1,292 @@
+package node
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/cockroachdb/pebble/v2/vfs"
+
+	"github.com/warrenmq/warren/api/storage"
+)
+
+// nodeOp is one step of a random history run against the whole node.
+type nodeOp struct {
+	kind    string
+	queues  []storage.QueueID
+	count   int
+	persist bool
+	prio    uint8
+	sess    int
+	pick    int
+	how     storage.SettleKind
+	noAck   bool
+}
+
+var mmQueues = []storage.QueueSpec{
+	func() storage.QueueSpec { s := durable(11, "prio"); s.MaxPriority = 2; return s }(),
+	func() storage.QueueSpec { s := durable(12, "capped"); s.MaxLength = 30; return s }(),
+	spec(13, "transient"),
+	func() storage.QueueSpec {
+		s := durable(14, "rejecting")
+		s.MaxLength, s.Overflow = 25, storage.RejectPublish
+		return s
+	}(),
+}
+
+func genNodeOps(r *rand.Rand, n int) []nodeOp {
+	ops := make([]nodeOp, 0, n)
+	for range n {
+		o := nodeOp{sess: r.IntN(3), pick: r.IntN(50)}
+		switch p := r.IntN(100); {
+		case p < 40:
+			o.kind, o.count, o.persist, o.prio = "append", 1+r.IntN(12), r.IntN(3) > 0, uint8(r.IntN(4))
+			for _, q := range mmQueues {
+				if r.IntN(3) == 0 {
+					o.queues = append(o.queues, q.ID)
+				}
+			}
+		case p < 60:
+			o.kind, o.how = "settle", storage.SettleKind(r.IntN(3))
+		case p < 70:
+			o.kind, o.count, o.noAck = "consume", 1+r.IntN(8), r.IntN(6) == 0
+			o.queues = []storage.QueueID{mmQueues[r.IntN(len(mmQueues))].ID}
+		case p < 82:
+			o.kind, o.count = "grant", 1+r.IntN(5)
+		case p < 88:
+			o.kind = "close"
+		case p < 92:
+			o.kind = "get"
+			o.queues = []storage.QueueID{mmQueues[r.IntN(len(mmQueues))].ID}
+		case p < 95:
+			o.kind = "purge"
+			o.queues = []storage.QueueID{mmQueues[r.IntN(len(mmQueues))].ID}
+		default:
+			o.kind = "restart"
+		}
+		ops = append(ops, o)
+	}
+	return ops
+}
+
+// mmRun is one replay: the node, its sessions, and the log.
+type mmRun struct {
+	t       *testing.T
+	fs      vfs.FS
+	opts    Options
+	n       *Node
+	batch   int
+	sess    [3]storage.Session
+	sinks   [3]*sink
+	tags    [3][]string
+	unacked [3][]storage.Delivery
+	log     map[string][]string // per queue/consumer: what it received
+	events  []string
+	seq     int
+}
+
+func (m *mmRun) open() {
+	n, err := Open("data", m.opts)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.n = n
+	for _, q := range mmQueues {
+		mustCreate(m.t, n, q)
+	}
+	m.sess, m.sinks, m.tags, m.unacked = [3]storage.Session{}, [3]*sink{}, [3][]string{}, [3][]storage.Delivery{}
+}
+
+func (m *mmRun) session(i int) storage.Session {
+	if m.sess[i] == nil {
+		m.sess[i], m.sinks[i] = openSession(m.t, m.n)
+	}
+	return m.sess[i]
+}
+
+// collect moves what sinks received into the log, per consumer.
+func (m *mmRun) collect() {
+	quiesce(m.t, m.n)
+	for i, sk := range m.sinks {
+		if sk == nil {
+			continue
+		}
+		for _, d := range sk.take() {
+			key := fmt.Sprintf("q%d/%s", d.Queue, d.Tag)
+			m.log[key] = append(m.log[key], deliveryString(d))
+			if !strings.HasPrefix(d.Tag, "na") {
+				m.unacked[i] = append(m.unacked[i], d)
+			}
+		}
+	}
+}
+
+func deliveryString(d storage.Delivery) string {
+	s := string(d.Msg.Body)
+	if d.Redelivered {
+		s += "*"
+	}
+	return s
+}
+
+func (m *mmRun) apply(o nodeOp) {
+	switch o.kind {
+	case "append":
+		m.appendOp(o)
+	case "consume":
+		tag := fmt.Sprintf("c%d", m.seq)
+		if o.noAck {
+			tag = "na" + tag
+		}
+		m.seq++
+		err := m.session(o.sess).Consume(storage.ConsumerSpec{Queue: o.queues[0], Tag: tag, Credit: uint32(o.count), NoAck: o.noAck})
+		if err == nil {
+			m.tags[o.sess] = append(m.tags[o.sess], tag)
+		}
+	case "grant":
+		if tags := m.tags[o.sess]; len(tags) > 0 {
+			m.session(o.sess).Grant(tags[o.pick%len(tags)], uint32(o.count))
+		}
+	case "settle":
+		if u := m.unacked[o.sess]; len(u) > 0 {
+			i := o.pick % len(u)
+			_ = m.session(o.sess).Settle([]storage.Settle{{Queue: u[i].Queue, ID: u[i].ID, Kind: o.how}})
+			m.unacked[o.sess] = slices.Delete(u, i, i+1)
+		}
+	default:
+		m.adminOp(o)
+	}
+	m.collect()
+}
+
+func (m *mmRun) adminOp(o nodeOp) {
+	switch o.kind {
+	case "close":
+		if m.sess[o.sess] != nil {
+			_ = m.sess[o.sess].Close()
+			m.sess[o.sess], m.sinks[o.sess], m.tags[o.sess], m.unacked[o.sess] = nil, nil, nil, nil
+		}
+	case "get":
+		d, rem, ok, err := m.session(o.sess).Get(bg, o.queues[0], true)
+		m.events = append(m.events, fmt.Sprintf("get q%d %v %s %d %v", o.queues[0], ok, deliveryString0(d), rem, err))
+	case "purge":
+		c, err := m.n.PurgeQueue(bg, o.queues[0])
+		m.events = append(m.events, fmt.Sprintf("purge q%d %d %v", o.queues[0], c, err))
+	case "restart":
+		if err := m.n.Close(); err != nil {
+			m.t.Fatal(err)
+		}
+		m.open()
+	}
+}
+
+func deliveryString0(d storage.Delivery) string {
+	if d.Msg == nil {
+		return "-"
+	}
+	return deliveryString(d)
+}
+
+// appendOp publishes count messages to the op's queues, in Appends of at
+// most m.batch publishes.
+func (m *mmRun) appendOp(o nodeOp) {
+	if len(o.queues) == 0 {
+		return
+	}
+	var pubs []storage.Publish
+	for range o.count {
+		msg := message(fmt.Sprintf("m%d", m.seq), o.persist)
+		msg.Priority = o.prio
+		m.seq++
+		pubs = append(pubs, storage.Publish{Queues: o.queues, Msg: msg})
+	}
+	for len(pubs) > 0 {
+		k := min(m.batch, len(pubs))
+		out, err := m.n.Append(bg, pubs[:k])
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		for i, oc := range out {
+			if len(oc.Rejected) > 0 || oc.Err != nil {
+				m.events = append(m.events, fmt.Sprintf("outcome %s %v %v", pubs[i].Msg.Body, oc.Rejected, oc.Err))
+			}
+		}
+		pubs = pubs[k:]
+	}
+}
+
+func (m *mmRun) result() string {
+	var b strings.Builder
+	keys := make([]string, 0, len(m.log))
+	for k := range m.log {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s: %s\n", k, strings.Join(m.log[k], " "))
+	}
+	for _, e := range m.events {
+		b.WriteString(e + "\n")
+	}
+	for _, q := range mmQueues {
+		st, err := m.n.Stats(bg, q.ID)
+		fmt.Fprintf(&b, "final q%d %+v %v\n", q.ID, st, err)
+	}
+	return b.String()
+}
+
+// TestNodeMetamorphic runs the same random history (appends across
+// queues and shards, consumers, settlements, gets, purges, restarts) with
+// different shard counts, Append batch sizes and cache sizes: every
+// consumer must see the same messages in the same order with the same
+// redelivered flags, and the queues must end with the same counts.
+func TestNodeMetamorphic(t *testing.T) {
+	configs := []struct {
+		shards, batch int
+		cache         int64
+	}{
+		{1, 1000, 0}, {3, 1, 0}, {2, 7, 2 << 10}, {4, 3, 600},
+	}
+	seeds := 6
+	if testing.Short() {
+		seeds = 2
+	}
+	for seed := range uint64(seeds) {
+		ops := genNodeOps(rand.New(rand.NewPCG(seed, 99)), 300)
+		var want string
+		for i, c := range configs {
+			m := &mmRun{t: t, fs: vfs.NewMem(), batch: c.batch, log: map[string][]string{}}
+			m.opts = Options{FS: m.fs, Shards: c.shards, Logger: quietLogger(), DiskFreeLimit: -1, DeliveredChunk: 1,
+				QueueCacheBytes: c.cache, QueueMinCacheBytes: c.cache, CacheBytes: c.cache}
+			m.open()
+			for _, o := range ops {
+				m.apply(o)
+			}
+			got := m.result()
+			_ = m.n.Close()
+			if i == 0 {
+				want = got
+				if strings.Count(want, "*") == 0 {
+					t.Fatalf("seed %d: history has no redelivery", seed)
+				}
+				continue
+			}
+			if got != want {
+				t.Fatalf("seed %d: config %+v differs:\n%s", seed, c, lineDiff(want, got))
+			}
+		}
+	}
+}
+
+func lineDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			return fmt.Sprintf("want %s\ngot  %s", al[i], bl[i])
+		}
+	}
+	return "lengths differ"
+}

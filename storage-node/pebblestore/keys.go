@@ -1,0 +1,104 @@
+// Package pebblestore is the storage node's key layout and record codec on
+// Pebble: message records, queue specs and counters, and the dead-letter
+// outbox. It reads (Store.Load, recovery scans) and encodes writes into
+// batches; committing them, and when to sync, is the node's business.
+//
+// # Key layout
+//
+// All integers are big-endian, so byte order is numeric order.
+//
+//	's' qid:8                    queue spec (durable queues only), JSON
+//	'm' qid:8                    queue meta: next ID, delivered mark, per-lane
+//	                             floor/count/bytes of durable records
+//	'p' qid:8 lane:1 id:8        durable message record (persistent message
+//	                             of a durable queue), fsynced at append
+//	't' qid:8 lane:1 id:8        spilled transient record: written NoSync
+//	                             only to bound memory; the whole 't' range is
+//	                             deleted with one range tombstone at startup
+//	'd' shard:1 seq:8            dead-letter outbox entry; each shard writes
+//	                             its own range in order, so a reader that
+//	                             has seen seq k has seen every lower one
+//	'v'                          format version
+//	'n' "boot"                   boot counter (outbox entries carry it)
+//
+// Durable and transient records live in separate ranges so that a restart
+// drops every transient message without reading any, and deleting a queue
+// is two range deletes whatever its backlog.
+package pebblestore
+
+import (
+	"encoding/binary"
+
+	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/storage-node/queue"
+)
+
+// Key prefixes and record versions.
+const (
+	prefixSpec    = 's'
+	prefixMeta    = 'm'
+	prefixDurable = 'p'
+	prefixSpill   = 't'
+	prefixOutbox  = 'd'
+	keyVersion    = "v"
+	keyBoot       = "nboot"
+	formatVersion = 1
+	recordVersion = 1
+	outboxVersion = 1
+	msgKeyLen     = 1 + 8 + 1 + 8
+	queueKeyLen   = 1 + 8
+	outboxKeyLen  = 1 + 1 + 8
+)
+
+func prefixOf(k queue.Stored) byte {
+	if k == queue.Durable {
+		return prefixDurable
+	}
+	return prefixSpill
+}
+
+// putMsgKey writes the key of a message record into dst (msgKeyLen bytes).
+func putMsgKey(dst []byte, kind queue.Stored, q storage.QueueID, lane uint8, id storage.MsgID) {
+	dst[0] = prefixOf(kind)
+	binary.BigEndian.PutUint64(dst[1:], uint64(q))
+	dst[9] = lane
+	binary.BigEndian.PutUint64(dst[10:], uint64(id))
+}
+
+func msgKey(kind queue.Stored, q storage.QueueID, lane uint8, id storage.MsgID) []byte {
+	k := make([]byte, msgKeyLen)
+	putMsgKey(k, kind, q, lane, id)
+	return k
+}
+
+func queueKey(prefix byte, q storage.QueueID) []byte {
+	k := make([]byte, queueKeyLen)
+	k[0] = prefix
+	binary.BigEndian.PutUint64(k[1:], uint64(q))
+	return k
+}
+
+// queueRange is [start, end) covering every key of prefix for queue q.
+func queueRange(prefix byte, q storage.QueueID) (start, end []byte) {
+	start = queueKey(prefix, q)
+	end = queueKey(prefix, q+1)
+	if q == ^storage.QueueID(0) {
+		end = []byte{prefix + 1}
+	}
+	return start, end
+}
+
+func outboxKey(shard uint8, seq uint64) []byte {
+	k := make([]byte, outboxKeyLen)
+	k[0], k[1] = prefixOutbox, shard
+	binary.BigEndian.PutUint64(k[2:], seq)
+	return k
+}
+
+func msgIDOf(key []byte) storage.MsgID {
+	return storage.MsgID(binary.BigEndian.Uint64(key[10:]))
+}
+
+func queueIDOf(key []byte) storage.QueueID {
+	return storage.QueueID(binary.BigEndian.Uint64(key[1:]))
+}

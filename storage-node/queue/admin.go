@@ -1,0 +1,167 @@
+package queue
+
+import "github.com/warrenmq/warren/api/storage"
+
+// Purge removes every ready message (not the in-flight ones) and returns
+// how many. Purged messages are not dead-lettered, as in RabbitMQ.
+func (q *Queue) Purge(fx Effects) uint64 {
+	n := uint64(q.ready)
+	for li := range q.lanes {
+		q.purgeLane(uint8(li), fx)
+	}
+	q.ready, q.readyBytes = 0, 0
+	q.nonEmpty = [4]uint64{}
+	return n
+}
+
+func (q *Queue) purgeLane(li uint8, fx Effects) {
+	l := &q.lanes[li]
+	for len(l.requeued) > 0 {
+		e := l.requeued.pop()
+		q.settleDetached(li, &e, false, fx)
+	}
+	for l.mem.len() > 0 {
+		e := l.mem.pop()
+		q.charge(-e.cost())
+		q.forget(li, &e, fx)
+	}
+	if l.diskN() > 0 {
+		// Everything at or above diskFrom is in the disk part: in-flight
+		// and requeued messages have lower IDs.
+		fx.DeleteRange(q.spec.ID, li, l.diskFrom, q.nextID)
+		l.stored.n -= l.disk[Durable].n
+		l.stored.bytes -= l.disk[Durable].bytes
+		l.disk = [3]span{}
+		q.metaDirty = q.durable
+	}
+	l.mem.clear()
+	l.ready = 0
+}
+
+// Delete ends the queue: its consumers are cancelled, its records and
+// metadata deleted. It returns the number of ready messages it held. The
+// queue must not be used afterwards; settlements of its in-flight messages
+// are simply lost with it.
+func (q *Queue) Delete(fx Effects) uint64 {
+	n := uint64(q.ready)
+	for _, c := range q.cons.all {
+		fx.Cancelled(c)
+	}
+	fx.DeleteQueue(q.spec.ID)
+	q.charge(-q.memCost)
+	*q = Queue{spec: q.spec, cfg: q.cfg, deleted: true}
+	return n
+}
+
+// Touch records a use (redeclare, basic.get) for x-expires.
+func (q *Queue) Touch(now int64) {
+	q.lastUsed = now
+	q.unusedSent = false
+}
+
+// Tick runs the timers due at now: expired heads are removed (and
+// dead-lettered), and an x-expires queue unused for its period is reported.
+func (q *Queue) Tick(now int64, fx Effects) {
+	if q.deleted {
+		return
+	}
+	if q.ttl {
+		q.expireHeads(now, fx)
+	}
+	if d := q.expiresAt(); d != 0 && now >= d {
+		q.unusedSent = true
+		fx.Unused(q.spec.ID, "expired")
+	}
+}
+
+// expireHeads removes the expired heads of every lane. Messages expire only
+// at the head of their lane, as in RabbitMQ's classic queues.
+func (q *Queue) expireHeads(now int64, fx Effects) {
+	for li := range q.lanes {
+		for q.lanes[li].ready > 0 {
+			h := q.head(uint8(li))
+			if h == nil || h.Expiry == 0 || now < h.Expiry {
+				break
+			}
+			e, fromStream, _ := q.pop(uint8(li))
+			q.drop(uint8(li), e, fromStream, Expired, fx)
+		}
+	}
+}
+
+// expiresAt is when an x-expires queue becomes unused, or 0.
+func (q *Queue) expiresAt() int64 {
+	if q.spec.Expires < 0 || q.cons.len() > 0 || q.unusedSent {
+		return 0
+	}
+	return q.lastUsed + q.spec.Expires
+}
+
+// Deadline is the earliest time Tick has work to do, or 0 for never. A
+// head that is only on disk makes it 1 (now): Tick will read it.
+func (q *Queue) Deadline() int64 {
+	if q.deleted {
+		return 0
+	}
+	d := q.expiresAt()
+	if !q.ttl {
+		return d
+	}
+	for li := range q.lanes {
+		if t := q.headExpiry(uint8(li)); t != 0 && (d == 0 || t < d) {
+			d = t
+		}
+	}
+	return d
+}
+
+// headExpiry is the expiry of the lane's head without reading the disk.
+func (q *Queue) headExpiry(li uint8) int64 {
+	l := &q.lanes[li]
+	switch {
+	case l.ready == 0:
+		return 0
+	case len(l.requeued) > 0:
+		return l.requeued.peek().Expiry
+	case l.mem.len() > 0:
+		return l.mem.front().Expiry
+	}
+	return 1
+}
+
+// Flush hands the queue's Meta to fx.SaveMeta if a durable queue changed
+// anything persisted since the last Flush.
+func (q *Queue) Flush(fx Effects) {
+	if !q.durable || !q.metaDirty || q.deleted {
+		return
+	}
+	q.metaDirty = false
+	q.meta.NextID, q.meta.DHW = q.nextID, q.dhw
+	q.meta.Lanes = q.meta.Lanes[:0]
+	for li := range q.lanes {
+		l := &q.lanes[li]
+		if l.stored.n <= 0 {
+			continue
+		}
+		q.meta.Lanes = append(q.meta.Lanes, LaneMeta{
+			Lane: uint8(li), Floor: q.floor(l), Count: l.stored.n, Bytes: l.stored.bytes,
+		})
+	}
+	fx.SaveMeta(q.spec.ID, &q.meta)
+}
+
+// floor is at or below every live ID of the lane: the lowest unsettled ID
+// or the front of its stream.
+func (q *Queue) floor(l *lane) storage.MsgID {
+	f := q.nextID
+	switch {
+	case l.mem.len() > 0:
+		f = l.mem.front().ID
+	case l.diskN() > 0:
+		f = l.diskFrom
+	}
+	if u, ok := l.unsettled.min(); ok && u < f {
+		f = u
+	}
+	return f
+}

@@ -1,0 +1,201 @@
+package queue
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/warrenmq/warren/api/storage"
+)
+
+// op is one step of a random history; the same list is replayed under
+// every configuration.
+type op struct {
+	kind  string
+	sess  SessionID
+	tag   string
+	n     int
+	prio  uint8
+	ttl   int64
+	pers  bool
+	how   storage.SettleKind
+	noAck bool
+}
+
+func genOps(r *rand.Rand, n int) []op {
+	ops := make([]op, 0, n)
+	for range n {
+		o := op{sess: SessionID(1 + r.IntN(3))}
+		o.tag = fmt.Sprintf("c%d", r.IntN(2))
+		switch p := r.IntN(100); {
+		case p < 40:
+			o.kind, o.n, o.prio, o.pers = "append", 1+r.IntN(5), uint8(r.IntN(4)), r.IntN(2) == 0
+			if r.IntN(4) == 0 {
+				o.ttl = int64(r.IntN(50))
+			} else {
+				o.ttl = -1
+			}
+		case p < 60:
+			o.kind, o.n, o.how = "settle", r.IntN(40), storage.SettleKind(r.IntN(3))
+		case p < 68:
+			o.kind, o.n, o.noAck = "consume", r.IntN(6), r.IntN(5) == 0
+		case p < 78:
+			o.kind, o.n = "grant", 1+r.IntN(4)
+		case p < 83:
+			o.kind = "cancel"
+		case p < 88:
+			o.kind, o.noAck = "get", r.IntN(3) == 0
+		case p < 93:
+			o.kind, o.n = "tick", r.IntN(40)
+		case p < 96:
+			o.kind = "close"
+		case p < 98:
+			o.kind = "restart"
+		default:
+			o.kind = "purge"
+		}
+		ops = append(ops, o)
+	}
+	return ops
+}
+
+// run replays ops on a fresh durable priority queue with cfg and returns
+// the log of everything observable: deliveries, gets, dead letters,
+// events, and the final counters and durable records.
+func runOps(t *testing.T, ops []op, cfg Config, budgetOver bool) string {
+	spec := storage.QueueSpec{ID: 1, VHost: "/", Name: "q", Durable: true, MessageTTL: -1, Expires: -1,
+		MaxLength: 40, MaxLengthBytes: -1, MaxPriority: 3, HasDLX: true}
+	store := newMemStore()
+	rec := &recorder{store: store, quiet: true}
+	budget := &fakeBudget{over: budgetOver}
+	q := New(spec, cfg, store, budget, 0)
+	var log strings.Builder
+	var now int64
+	for i, o := range ops {
+		rec.delivers = rec.delivers[:0]
+		switch o.kind {
+		case "append":
+			for j := range o.n {
+				m := &storage.Message{Body: []byte(fmt.Sprintf("%d.%d", i, j)), Persistent: o.pers, Priority: o.prio, TTL: o.ttl}
+				if q.Append(now, m, rec) {
+					log.WriteString("rejected\n")
+				}
+			}
+		case "settle":
+			// settle the n-th in-flight message (by ID) as its holder
+			if ids := inflightIDs(q); len(ids) > 0 {
+				id := ids[o.n%len(ids)]
+				q.Settle(now, q.inflight[id].sess, id, o.how, rec)
+			}
+		case "consume":
+			c := &Consumer{Session: o.sess, Tag: o.tag, NoAck: o.noAck, Unlimited: o.n == 0, Credit: uint32(o.n)}
+			if err := q.Consume(now, c, rec); err != nil {
+				fmt.Fprintf(&log, "consume error %v\n", err)
+			}
+		case "grant":
+			q.Grant(now, o.sess, o.tag, uint32(o.n), rec)
+		case "cancel":
+			q.Cancel(now, o.sess, o.tag, rec)
+		case "get":
+			e, rem, _, ok, _ := q.Get(now, o.sess, o.noAck, rec)
+			fmt.Fprintf(&log, "get ok=%v id=%d rem=%d redelivered=%v\n", ok, e.ID, rem, e.Redelivered)
+		case "tick":
+			now += int64(o.n)
+			q.Tick(now, rec)
+		case "close":
+			q.CloseSession(now, o.sess, rec)
+		case "purge":
+			fmt.Fprintf(&log, "purged %d\n", q.Purge(rec))
+		case "restart":
+			store.crash()
+			q.Flush(rec)
+			q = Recover(spec, *rec.meta, cfg, store, budget, now)
+		}
+		q.Flush(rec)
+		if rec.meta != nil {
+			q.Synced(rec.meta.DHW)
+		}
+		if msg := checkInvariants(q); msg != "" {
+			t.Fatalf("op %d %+v: %s", i, o, msg)
+		}
+		if err := q.Err(); err != nil {
+			t.Fatalf("op %d: %v", i, err)
+		}
+		for _, d := range rec.delivers {
+			fmt.Fprintf(&log, "%d %s\n", i, d)
+		}
+	}
+	s := q.Stats()
+	fmt.Fprintf(&log, "final ready=%d unacked=%d bytes=%d\n", s.Ready, s.Unacked, s.ReadyBytes)
+	for k, e := range store.recs {
+		if e.Stored == Durable {
+			fmt.Fprintf(&log, "durable %d/%d\n", k.lane, k.id)
+		}
+	}
+	return log.String()
+}
+
+// TestMetamorphic replays the same random histories (including restarts)
+// with very different cache and read sizes: what consumers see must not
+// depend on what was in memory or how it was read back.
+func TestMetamorphic(t *testing.T) {
+	configs := []struct {
+		name string
+		cfg  Config
+		over bool
+	}{
+		{"big-cache", Config{DeliveredChunk: 1}, false},
+		{"no-cache", Config{CacheBytes: 1, MinCacheBytes: 1, LoadCount: 1, DeliveredChunk: 1}, false},
+		{"small-cache", Config{CacheBytes: 700, MinCacheBytes: 700, LoadCount: 3, DeliveredChunk: 1}, false},
+		{"budget-spent", Config{MinCacheBytes: 400, LoadCount: 7, LoadBytes: 20, DeliveredChunk: 1}, true},
+	}
+	for seed := range uint64(30) {
+		ops := genOps(rand.New(rand.NewPCG(seed, 7)), 600)
+		var want string
+		for i, c := range configs {
+			got := runOps(t, ops, c.cfg, c.over)
+			got = sortDurable(got)
+			if i == 0 {
+				want = got
+				if !strings.Contains(want, " c0 ") && !strings.Contains(want, " c1 ") {
+					t.Fatalf("seed %d: history delivered nothing", seed)
+				}
+				continue
+			}
+			if got != want {
+				t.Fatalf("seed %d: %s differs from %s:\n%s", seed, c.name, configs[0].name, firstDiff(want, got))
+			}
+		}
+	}
+}
+
+func inflightIDs(q *Queue) []storage.MsgID {
+	ids := make([]storage.MsgID, 0, len(q.inflight))
+	for id := range q.inflight {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+func sortDurable(s string) string {
+	lines := strings.Split(s, "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "durable ") })
+	if i >= 0 {
+		slices.Sort(lines[i:])
+	}
+	return strings.Join(lines, "\n")
+}
+
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := range min(len(al), len(bl)) {
+		if al[i] != bl[i] {
+			lo := max(0, i-3)
+			return fmt.Sprintf("line %d:\nwant %q\ngot  %q\ncontext: %q", i, al[i], bl[i], al[lo:i])
+		}
+	}
+	return fmt.Sprintf("lengths differ: %d vs %d", len(al), len(bl))
+}
