@@ -104,6 +104,12 @@ func TestConsumerPriorities(t *testing.T) {
 	if err := high.Ack(3, true); err != nil {
 		t.Fatal(err)
 	}
+	// AMQP orders nothing across connections: a round trip on the acking
+	// channel makes sure the broker has taken the ack before the next
+	// publish, instead of racing it (a race RabbitMQ's scheduler happens to win).
+	if _, err := high.QueueDeclarePassive(q, false, false, false, false, nil); err != nil {
+		t.Fatal(err)
+	}
 	publishBodies(t, pub, q, "6")
 	if got := recvBodies(t, highDs, 1); got[0] != "6" {
 		t.Errorf("after ack, high got %q, want 6", got)

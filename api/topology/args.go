@@ -167,17 +167,36 @@ func AsInt(v any) (int64, bool) {
 	return 0, false
 }
 
-// typeName is RabbitMQ's name for a field value's AMQP type, used in its error texts.
+// typeName is RabbitMQ's name for a field value's AMQP type, used in its
+// error texts (rabbit_binary_parser's type atoms).
 func typeName(v any) string {
 	switch v.(type) {
 	case string:
 		return "longstr"
 	case bool:
 		return "bool"
+	case int8:
+		return "byte"
+	case uint8:
+		return "unsignedbyte"
+	case int16:
+		return "short"
+	case uint16:
+		return "unsignedshort"
+	case int32:
+		return "signedint"
+	case uint32:
+		return "unsignedint"
+	case int64, int:
+		return "long"
 	case float32:
 		return "float"
 	case float64:
 		return "double"
+	case amqp.Decimal:
+		return "decimal"
+	case []byte:
+		return "binary"
 	case amqp.Table:
 		return "table"
 	case []any:

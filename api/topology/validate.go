@@ -106,7 +106,11 @@ func equivalentArgs(where string, have, want amqp.Table, keys []string) error {
 		if k == "x-queue-type" && !wok {
 			continue // an omitted queue type means "the default", which is what exists
 		}
-		if hok != wok || !sameValue(hv, wv) {
+		if hok && wok && !sameValue(hv, wv) {
+			return reply.Errorf(reply.PreconditionFailed,
+				"inequivalent arg '%s' for %s: received '%v' but current is '%v'", k, where, wv, hv)
+		}
+		if hok != wok {
 			return reply.Errorf(reply.PreconditionFailed,
 				"inequivalent arg '%s' for %s: received %s but current is %s",
 				k, where, describe(wv, wok), describe(hv, hok))
@@ -126,12 +130,11 @@ func sameValue(a, b any) bool {
 	return reflect.DeepEqual(a, b)
 }
 
+// describe renders one side of a missing-versus-present argument the way
+// rabbit_misc does: "none" or "the value '1000' of type 'signedint'".
 func describe(v any, present bool) string {
 	if !present {
 		return "none"
-	}
-	if s, ok := v.(string); ok {
-		return fmt.Sprintf("the value '%s' of type 'longstr'", s)
 	}
 	return fmt.Sprintf("the value '%v' of type '%s'", v, typeName(v))
 }
@@ -139,4 +142,19 @@ func describe(v any, present bool) string {
 func inequivalent(field, where string, received, current any) error {
 	return reply.Errorf(reply.PreconditionFailed,
 		"inequivalent arg '%s' for %s: received '%v' but current is '%v'", field, where, received, current)
+}
+
+// CheckXMatch validates a headers binding's x-match argument
+// (rabbit_exchange_type_headers:validate_binding/2).
+func CheckXMatch(args amqp.Table) error {
+	v, ok := args["x-match"]
+	if !ok {
+		return nil
+	}
+	switch v {
+	case "all", "any", "all-with-x", "any-with-x":
+		return nil
+	}
+	return reply.Errorf(reply.PreconditionFailed,
+		"Invalid x-match field value %v; expected all, any, all-with-x, or any-with-x", v)
 }

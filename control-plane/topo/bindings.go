@@ -44,8 +44,14 @@ func (s *Service) Bind(ctx context.Context, inst string, b topology.Binding) (co
 // checkEnds refuses a binding whose source or destination does not exist,
 // with RabbitMQ's 404 texts.
 func checkEnds(ix *route.Index, b topology.Binding) error {
-	if _, ok := ix.Exchange(b.VHost, b.Source); !ok {
+	src, ok := ix.Exchange(b.VHost, b.Source)
+	if !ok {
 		return reply.NotFoundExchange(b.VHost, b.Source)
+	}
+	if src.Type == topology.Headers {
+		if err := topology.CheckXMatch(b.Args); err != nil {
+			return err
+		}
 	}
 	if b.DestKind == topology.ToExchange {
 		if _, ok := ix.Exchange(b.VHost, b.Dest); !ok {

@@ -2,9 +2,12 @@ package conn
 
 import (
 	"context"
+	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/gateway/wire"
 )
@@ -21,7 +24,9 @@ type pubReq struct {
 	seq     uint64 // publisher-confirm sequence number; 0 when not confirming
 	msg     *storage.Message
 	targets []target
-	nacked  bool // set by the appender: some queue refused it, or storage failed
+	m       *wire.BasicPublish // for basic.return when every target queue vanished
+	nacked  bool               // set by the appender: some queue refused it, or storage failed
+	lost    atomic.Int32       // targets whose queue was deleted after routing
 }
 
 // appender is a connection's publishing pipeline. The reader submits
@@ -176,10 +181,23 @@ func (a *appender) storeOn(ctx context.Context, name string, nb *nodeBatch) {
 		return
 	}
 	for i, o := range outcomes {
+		r := nb.reqs[i]
+		if queueGone(o.Err) {
+			// Deleted between routing and storing: routed nowhere, as if
+			// the delete had come first, which RabbitMQ does not nack.
+			r.lost.Add(int32(len(nb.publishes[i].Queues)))
+			continue
+		}
 		if o.Err != nil || len(o.Rejected) > 0 {
-			nb.reqs[i].nacked = true // written by this node's goroutine only; read after wg.Wait
+			r.nacked = true // written by this node's goroutine only; read after wg.Wait
 		}
 	}
+}
+
+// queueGone reports whether a storage error says the queue no longer exists.
+func queueGone(err error) bool {
+	var re *reply.Error
+	return errors.As(err, &re) && re.Code == reply.NotFound
 }
 
 func (nb *nodeBatch) nackAll() {
@@ -201,6 +219,12 @@ func (a *appender) confirm(batch []*pubReq) {
 			}
 		}
 		for _, r := range batch {
+			if r.m != nil && r.m.Mandatory && len(r.targets) > 0 && int(r.lost.Load()) == len(r.targets) {
+				flush()
+				_ = w.WriteContent(r.ch.id, &wire.BasicReturn{
+					ReplyCode: reply.NoRoute, ReplyText: "NO_ROUTE", Exchange: r.m.Exchange, RoutingKey: r.m.RoutingKey,
+				}, basicClass, r.msg.Properties, r.msg.Body, r.ch.c.frameMax)
+			}
 			if r.seq == 0 {
 				continue
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -148,7 +149,16 @@ func (c *Conn) readFailed(err error) {
 		c.dispatchMu.Lock()
 		c.closeWithLocked(&reply.Error{Code: fe.Code, Text: fe.Text})
 		c.dispatchMu.Unlock()
+		c.discardInput()
 	}
+}
+
+// discardInput reads and drops what the client still sends after a frame
+// error, until it closes or the close timer fires: closing a socket with
+// unread input resets it, and the client would never read connection.close.
+func (c *Conn) discardInput() {
+	_ = c.nc.SetReadDeadline(time.Now().Add(time.Second))
+	_, _ = io.Copy(io.Discard, c.nc)
 }
 
 // failLocked handles an error from a frame handler; it reports whether the
@@ -181,22 +191,34 @@ func (c *Conn) closeWithLocked(e *reply.Error) {
 	time.AfterFunc(time.Second, func() { _ = c.nc.Close() })
 }
 
-// cleanup releases channels, storage sessions and exclusive queues.
+// cleanup ends the connection: it releases what the connection held, stops
+// its goroutines and closes the socket.
 func (c *Conn) cleanup() {
+	c.dispatchMu.Lock()
+	c.releaseLocked()
+	c.dispatchMu.Unlock()
+	c.pub.stop()
+	c.out.drain(time.Second)
+	_ = c.nc.Close()
+	c.cancel()
+}
+
+// releaseLocked returns the unacked messages of every channel to their
+// queues, cancels consumers and deletes the connection's exclusive queues,
+// once. A client's connection.close is answered only after this, so the
+// client sees its exclusive queues gone, as with RabbitMQ.
+func (c *Conn) releaseLocked() {
 	c.closeOnce.Do(func() {
 		for _, ch := range c.channels {
 			ch.release()
 		}
-		c.pub.stop()
-		c.out.drain(time.Second)
-		_ = c.nc.Close()
-		c.cancel()
-		if c.cfg.Topology != nil && c.vhost != "" {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := c.cfg.Topology.ConnectionClosed(ctx, c.cfg.Instance, c.id); err != nil {
-				c.cfg.Log.Warn("deleting exclusive queues", "conn", c.id, "err", err)
-			}
+		if c.cfg.Topology == nil || c.vhost == "" {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), topologyTimeout)
+		defer cancel()
+		if err := c.cfg.Topology.ConnectionClosed(ctx, c.cfg.Instance, c.id); err != nil {
+			c.cfg.Log.Warn("deleting exclusive queues", "conn", c.id, "err", err)
 		}
 	})
 }

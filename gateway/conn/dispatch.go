@@ -40,7 +40,7 @@ func (c *Conn) dispatch(f wire.Frame) error {
 		}
 		ch, ok := c.channels[f.Channel]
 		if !ok {
-			return reply.Errorf(reply.ChannelError, "expected 'channel.open' on channel %d", f.Channel)
+			return reply.Errorf(reply.ChannelError, "expected 'channel.open'")
 		}
 		return ch.content(f)
 	}
@@ -50,6 +50,8 @@ func (c *Conn) dispatch(f wire.Frame) error {
 func (c *Conn) connectionMethod(m wire.Method) error {
 	switch m := m.(type) {
 	case *wire.ConnectionClose:
+		c.pub.barrier() // publishes before close are stored, as RabbitMQ's are
+		c.releaseLocked()
 		_ = c.out.method(0, &wire.ConnectionCloseOk{})
 		c.closing = true
 		c.out.close() // flush close-ok, then the loop ends on EOF
@@ -73,7 +75,7 @@ func (c *Conn) channelMethod(id uint16, m wire.Method) error {
 		return c.openChannel(id)
 	}
 	if !open {
-		return reply.Errorf(reply.ChannelError, "expected 'channel.open' on channel %d", id)
+		return reply.Errorf(reply.ChannelError, "expected 'channel.open'")
 	}
 	if ch.closing {
 		// After channel.close, only close-ok (or close) matter (spec 4.2.5.1).
@@ -119,7 +121,7 @@ func isAccessRequest(f wire.Frame) bool {
 
 func (c *Conn) accessRequestOk(ch uint16) error {
 	if _, open := c.channels[ch]; !open || ch == 0 {
-		return reply.Errorf(reply.ChannelError, "expected 'channel.open' on channel %d", ch)
+		return reply.Errorf(reply.ChannelError, "expected 'channel.open'")
 	}
 	return c.out.with(func(w *wire.FrameWriter) error {
 		return w.WriteFrame(wire.Frame{Type: wire.FrameMethod, Channel: ch, Payload: accessRequestOk})

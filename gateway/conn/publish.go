@@ -134,7 +134,7 @@ func (ch *channel) completePublish(in *incoming) error {
 			return err
 		}
 	}
-	req := &pubReq{ch: ch, msg: msg, targets: targets}
+	req := &pubReq{ch: ch, msg: msg, targets: targets, m: in.m}
 	if ch.confirm {
 		ch.nextSeq++
 		req.seq = ch.nextSeq

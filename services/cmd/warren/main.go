@@ -1,0 +1,85 @@
+// Command warren runs Warren: `warren serve` for the whole broker in one
+// process, `warren perf` for the load generator.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/warrenmq/warren/services/embedded"
+	"github.com/warrenmq/warren/services/perf"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "serve":
+		return serve(args[1:], stderr)
+	case "perf":
+		return perf.Main(args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, version)
+		return 0
+	case "-h", "--help", "help":
+		usage(stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "warren: unknown command %q\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: warren <command> [flags]
+
+commands:
+  serve    run the whole broker in one process (embedded NATS, control plane, storage node, gateway)
+  perf     run the load generator against an AMQP broker
+  version  print the version
+`)
+}
+
+func serve(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := embedded.Options{Version: version}
+	fs.StringVar(&o.DataDir, "data-dir", "./data", "folder for all persistent state")
+	fs.StringVar(&o.AMQPAddr, "amqp-addr", ":5672", "AMQP 0-9-1 listen address")
+	fs.StringVar(&o.HTTPAddr, "http-addr", ":15672", "HTTP listen address (/metrics, /healthz)")
+	fs.DurationVar(&o.ConsumerTimeout, "consumer-timeout", 30*time.Minute, "close a channel whose delivery stays unacked this long")
+	fs.IntVar(&o.MaxMessageSize, "max-message-size", 16<<20, "largest message body accepted, in bytes")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(stderr, "warren: bad --log-level: %v\n", err)
+		return 2
+	}
+	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := embedded.Run(ctx, o); err != nil {
+		o.Log.Error("warren serve failed", "err", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,263 @@
+// Package embedded runs the whole of Warren in one process — embedded NATS
+// with JetStream, the control plane, one storage node and one gateway — the
+// `warren serve` shape.
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/api/topokv"
+	"github.com/warrenmq/warren/api/topology"
+	"github.com/warrenmq/warren/control-plane/natsembed"
+	"github.com/warrenmq/warren/control-plane/topo"
+	"github.com/warrenmq/warren/gateway/auth"
+	"github.com/warrenmq/warren/gateway/conn"
+	"github.com/warrenmq/warren/gateway/server"
+	"github.com/warrenmq/warren/services/deadletter"
+	"github.com/warrenmq/warren/services/metrics"
+	"github.com/warrenmq/warren/storage-node/node"
+)
+
+// nodeName is the single storage node's name in the embedded shape.
+const nodeName = "node-1"
+
+// shutdownGrace bounds how long clients get to finish closing on SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+// Options configure `warren serve`.
+type Options struct {
+	DataDir         string
+	AMQPAddr        string
+	HTTPAddr        string
+	ConsumerTimeout time.Duration
+	MaxMessageSize  int
+	Version         string
+	Log             *slog.Logger
+}
+
+// broker is everything Run starts, for orderly shutdown.
+type broker struct {
+	o      Options
+	ns     *natsembed.Server
+	nc     *nats.Conn
+	node   *node.Node
+	topo   *topo.Service
+	mirror *topokv.Mirror
+	amqp   *server.Server
+	http   *http.Server
+}
+
+// Run starts Warren and serves until ctx ends, then shuts down gracefully:
+// stop accepting, close clients with 320 CONNECTION_FORCED, flush storage.
+func Run(ctx context.Context, o Options) error {
+	b := &broker{o: o}
+	defer b.stop()
+	if err := b.start(ctx); err != nil {
+		return err
+	}
+	o.Log.Info("warren serving", "amqp", b.amqp.Addr().String(), "http", o.HTTPAddr, "data", o.DataDir)
+	errc := make(chan error, 2)
+	go func() { errc <- b.amqp.Serve() }()
+	go func() { errc <- serveHTTP(b.http) }()
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if err != nil {
+			return err
+		}
+	}
+	o.Log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	_ = b.amqp.Shutdown(sctx)
+	_ = b.http.Shutdown(sctx)
+	return nil
+}
+
+func (b *broker) start(ctx context.Context) error {
+	if err := os.MkdirAll(b.o.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	steps := []func(context.Context) error{b.startNATS, b.startStorage, b.startControlPlane, b.startGateway}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (b *broker) startNATS(ctx context.Context) error {
+	ns, err := natsembed.Start(natsembed.Options{DataDir: b.o.DataDir})
+	if err != nil {
+		return err
+	}
+	b.ns = ns
+	if b.nc, err = ns.Connect(); err != nil {
+		return fmt.Errorf("connect to embedded nats: %w", err)
+	}
+	js, err := jetstream.New(b.nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	kv, err := topokv.OpenBucket(ctx, js)
+	if err != nil {
+		return err
+	}
+	b.mirror, err = topokv.Watch(context.WithoutCancel(ctx), kv, b.o.Log)
+	if err != nil {
+		return err
+	}
+	b.topo = topo.New(kv, b.mirror, nil, b.o.Log)
+	return nil
+}
+
+func (b *broker) startStorage(context.Context) error {
+	n, err := node.Open(filepath.Join(b.o.DataDir, "storage"), node.Options{
+		Events:       &queueEvents{b: b},
+		DeadLetterer: &deadletter.Router{Instance: topology.DefaultInstance, Mirror: b.mirror, Node: b.nodeByName},
+	})
+	if err != nil {
+		return fmt.Errorf("open storage node: %w", err)
+	}
+	b.node = n
+	b.topo.SetNodes(map[string]storage.Node{nodeName: n})
+	return nil
+}
+
+func (b *broker) nodeByName(name string) (storage.Node, bool) {
+	if name == nodeName && b.node != nil {
+		return b.node, true
+	}
+	return nil, false
+}
+
+// startControlPlane creates the default vhost and forgets what a restart
+// loses in RabbitMQ: transient exchanges and queues, exclusive queues.
+func (b *broker) startControlPlane(ctx context.Context) error {
+	if err := b.topo.EnsureVHost(ctx, topology.DefaultInstance, "/"); err != nil {
+		return err
+	}
+	return b.topo.DropTransient(ctx, topology.DefaultInstance)
+}
+
+func (b *broker) startGateway(ctx context.Context) error {
+	gate := conn.NewGate()
+	go watchAlarms(ctx, b.node, gate)
+	cfg := conn.Prepare(conn.Config{
+		Gate:     gate,
+		Instance: topology.DefaultInstance, Auth: auth.Guest(),
+		Topology: b.topo, Mirror: b.mirror, Node: b.nodeByName,
+		ConsumerTimeout: b.o.ConsumerTimeout, MaxMessageSize: b.o.MaxMessageSize,
+		Product: "Warren", Version: b.o.Version, Log: b.o.Log,
+	})
+	srv, err := server.Listen(b.o.AMQPAddr, "gw1", cfg)
+	if err != nil {
+		return err
+	}
+	b.amqp = srv
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	mux.Handle("/metrics", metrics.Handler(b.metrics))
+	b.http = &http.Server{Addr: b.o.HTTPAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+// metrics gathers the values /metrics reports.
+func (b *broker) metrics() []metrics.Sample {
+	m := b.node.Metrics()
+	return append([]metrics.Sample{
+		{Name: "warren_connections", Help: "Open AMQP connections.", Type: "gauge", Value: float64(b.amqp.Connections())},
+	}, nodeSamples(m)...)
+}
+
+func serveHTTP(s *http.Server) error {
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("http listen %s: %w", s.Addr, err)
+	}
+	if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// stop releases what start opened, storage last but before NATS.
+func (b *broker) stop() {
+	if b.node != nil {
+		if err := b.node.Close(); err != nil {
+			b.o.Log.Error("closing storage", "err", err)
+		}
+	}
+	if b.nc != nil {
+		b.nc.Close()
+	}
+	if b.ns != nil {
+		b.ns.Shutdown()
+	}
+}
+
+// nodeSamples renders the storage node's counters.
+func nodeSamples(m node.Metrics) []metrics.Sample {
+	c := func(name, help string, v uint64) metrics.Sample {
+		return metrics.Sample{Name: name, Help: help, Type: "counter", Value: float64(v)}
+	}
+	g := func(name, help string, v float64) metrics.Sample {
+		return metrics.Sample{Name: name, Help: help, Type: "gauge", Value: v}
+	}
+	return []metrics.Sample{
+		c("warren_messages_appended_total", "Messages appended to queues (fan-out counts per queue).", m.Appends),
+		c("warren_messages_rejected_total", "Appends refused by reject-publish.", m.Rejected),
+		c("warren_bytes_appended_total", "Body bytes appended.", m.BytesIn),
+		c("warren_messages_delivered_total", "Deliveries to consumers.", m.Delivered),
+		c("warren_messages_acked_total", "Deliveries acknowledged.", m.Acked),
+		c("warren_messages_requeued_total", "Deliveries requeued.", m.Requeued),
+		c("warren_messages_dead_lettered_total", "Messages dead-lettered.", m.DeadLettered),
+		c("warren_fsyncs_total", "WAL fsyncs; each serves every batch synced with it.", m.Fsyncs),
+		c("warren_synced_commits_total", "Storage batches committed with fsync.", m.SyncedCommits),
+		g("warren_queues", "Queues on the storage node.", float64(m.Queues)),
+		g("warren_messages_ready", "Messages ready for delivery.", float64(m.Ready)),
+		g("warren_messages_unacked", "Messages delivered and not yet acknowledged.", float64(m.Unacked)),
+		g("warren_cached_bytes", "Message bytes held in memory by the storage node.", float64(m.CachedBytes)),
+	}
+}
+
+// watchAlarms shuts the gateway's publish gate while the storage node has a
+// memory or disk alarm, with RabbitMQ's reason texts.
+func watchAlarms(ctx context.Context, n *node.Node, gate *conn.Gate) {
+	states, unsubscribe := n.SubscribeAlarms()
+	defer unsubscribe()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case st := <-states:
+			gate.Set(alarmReason(st.Memory, st.Disk))
+		}
+	}
+}
+
+// alarmReason is rabbit_reader's "low on <resource>" text, or "" for none.
+func alarmReason(memory, disk bool) string {
+	switch {
+	case memory && disk:
+		return "low on disk & memory"
+	case memory:
+		return "low on memory"
+	case disk:
+		return "low on disk"
+	}
+	return ""
+}
