@@ -70,7 +70,7 @@ func (d *decoder) shortstr() string {
 	}
 	return string(b)
 }
-func (d *decoder) longstr() string  { return string(d.take(uint64(d.long()))) }
+func (d *decoder) longstr() string { return string(d.take(uint64(d.long()))) }
 
 // table reads a field table; an empty table decodes as nil.
 func (d *decoder) table() amqp.Table {
