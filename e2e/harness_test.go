@@ -172,10 +172,11 @@ func pending(t *testing.T) {
 // warrenProc is one `warren serve` process that a test owns. Ports stay fixed across
 // Restart so that clients can reconnect to the same URL.
 type warrenProc struct {
-	binary   string
-	dataDir  string
-	amqpPort int
-	httpPort int
+	binary    string
+	dataDir   string
+	extraArgs []string // more `warren serve` flags
+	amqpPort  int
+	httpPort  int
 
 	mu       sync.Mutex // guards the fields below
 	cmd      *exec.Cmd
@@ -255,12 +256,12 @@ func freePort() (int, error) {
 }
 
 // launchWarren builds warren and starts it on free ports with dataDir.
-func launchWarren(dataDir string) (*warrenProc, error) {
+func launchWarren(dataDir string, extraArgs ...string) (*warrenProc, error) {
 	bin, err := buildWarren()
 	if err != nil {
 		return nil, err
 	}
-	w := &warrenProc{binary: bin, dataDir: dataDir}
+	w := &warrenProc{binary: bin, dataDir: dataDir, extraArgs: extraArgs}
 	if w.amqpPort, err = freePort(); err != nil {
 		return nil, err
 	}
@@ -272,12 +273,12 @@ func launchWarren(dataDir string) (*warrenProc, error) {
 
 // startWarren starts a warren that the test owns (crash and restart tests). It skips
 // the test when AMQP_URL is set, since such tests need a process they can kill.
-func startWarren(t *testing.T, dataDir string) *warrenProc {
+func startWarren(t *testing.T, dataDir string, extraArgs ...string) *warrenProc {
 	t.Helper()
 	if usingExternalBroker() {
 		t.Skip("needs a warren process it owns; AMQP_URL is set")
 	}
-	w, err := launchWarren(dataDir)
+	w, err := launchWarren(dataDir, extraArgs...)
 	if err != nil {
 		t.Fatalf("start warren: %v", err)
 	}
@@ -289,15 +290,21 @@ func (w *warrenProc) URL() string {
 	return fmt.Sprintf("amqp://guest:guest@127.0.0.1:%d/", w.amqpPort)
 }
 
+// MetricsURL is the process's Prometheus endpoint.
+func (w *warrenProc) MetricsURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d/metrics", w.httpPort)
+}
+
 func (w *warrenProc) addr() string { return fmt.Sprintf("127.0.0.1:%d", w.amqpPort) }
 
 // start launches the process and waits until it accepts AMQP connections; on timeout
 // or early exit it kills the process and returns an error carrying its stderr.
 func (w *warrenProc) start() error {
-	cmd := exec.Command(w.binary, "serve",
+	args := append([]string{"serve",
 		"--data-dir", w.dataDir,
 		"--amqp-addr", w.addr(),
-		"--http-addr", fmt.Sprintf("127.0.0.1:%d", w.httpPort))
+		"--http-addr", fmt.Sprintf("127.0.0.1:%d", w.httpPort)}, w.extraArgs...)
+	cmd := exec.Command(w.binary, args...)
 	stderr := &lockedBuffer{}
 	cmd.Stdout = stderr
 	cmd.Stderr = stderr

@@ -43,8 +43,13 @@ type Options struct {
 	HTTPAddr        string
 	ConsumerTimeout time.Duration
 	MaxMessageSize  int
-	Version         string
-	Log             *slog.Logger
+	// MemoryHighWatermark is the Go heap size, in bytes, past which
+	// publishers are blocked (0 disables); DiskFreeLimit the free disk space
+	// below which they are (negative disables).
+	MemoryHighWatermark int64
+	DiskFreeLimit       int64
+	Version             string
+	Log                 *slog.Logger
 }
 
 // broker is everything Run starts, for orderly shutdown.
@@ -126,8 +131,10 @@ func (b *broker) startNATS(ctx context.Context) error {
 
 func (b *broker) startStorage(context.Context) error {
 	n, err := node.Open(filepath.Join(b.o.DataDir, "storage"), node.Options{
-		Events:       &queueEvents{b: b},
-		DeadLetterer: &deadletter.Router{Instance: topology.DefaultInstance, Mirror: b.mirror, Node: b.nodeByName},
+		MemoryHighWatermark: b.o.MemoryHighWatermark,
+		DiskFreeLimit:       b.o.DiskFreeLimit,
+		Events:              &queueEvents{b: b},
+		DeadLetterer:        &deadletter.Router{Instance: topology.DefaultInstance, Mirror: b.mirror, Node: b.nodeByName},
 	})
 	if err != nil {
 		return fmt.Errorf("open storage node: %w", err)

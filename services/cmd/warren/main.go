@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -65,10 +66,13 @@ func serve(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.HTTPAddr, "http-addr", ":15672", "HTTP listen address (/metrics, /healthz)")
 	fs.DurationVar(&o.ConsumerTimeout, "consumer-timeout", 30*time.Minute, "close a channel whose delivery stays unacked this long")
 	fs.IntVar(&o.MaxMessageSize, "max-message-size", 16<<20, "largest message body accepted, in bytes")
+	memFraction := fs.Float64("memory-high-watermark", 0.6, "block publishers when the heap passes this fraction of RAM (0 disables)")
+	fs.Int64Var(&o.DiskFreeLimit, "disk-free-limit", 50_000_000, "block publishers when free disk space drops below this many bytes (negative disables)")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
+	o.MemoryHighWatermark = int64(*memFraction * float64(totalMemory()))
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(*level)); err != nil {
 		fmt.Fprintf(stderr, "warren: bad --log-level: %v\n", err)
@@ -80,6 +84,22 @@ func serve(args []string, stderr io.Writer) int {
 	if err := embedded.Run(ctx, o); err != nil {
 		o.Log.Error("warren serve failed", "err", err)
 		return 1
+	}
+	return 0
+}
+
+// totalMemory is the machine's RAM in bytes from /proc/meminfo, or 0 when
+// unknown (which disables the memory alarm).
+func totalMemory() uint64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		var kb uint64
+		if _, err := fmt.Sscanf(line, "MemTotal: %d kB", &kb); err == nil {
+			return kb * 1024
+		}
 	}
 	return 0
 }
