@@ -21,8 +21,9 @@ const maxAppendBatch = 1024
 // pubReq is one publish on its way to storage.
 type pubReq struct {
 	ch      *channel
-	seq     uint64 // publisher-confirm sequence number; 0 when not confirming
-	msg     *storage.Message
+	seq     uint64           // publisher-confirm sequence number; 0 when not confirming
+	msg     *storage.Message // points at stored, or at a rewritten copy
+	stored  storage.Message
 	targets []target
 	m       *wire.BasicPublish // for basic.return when every target queue vanished
 	nacked  bool               // set by the appender: some queue refused it, or storage failed
@@ -155,6 +156,7 @@ func (a *appender) store(batch []*pubReq) {
 type nodeBatch struct {
 	publishes []storage.Publish
 	reqs      []*pubReq
+	ids       []storage.QueueID // backing store for the publishes' Queues
 }
 
 // add records that r goes to queue id; a request routed to several queues of
@@ -164,7 +166,12 @@ func (nb *nodeBatch) add(r *pubReq, id storage.QueueID) {
 		nb.publishes[n-1].Queues = append(nb.publishes[n-1].Queues, id)
 		return
 	}
-	nb.publishes = append(nb.publishes, storage.Publish{Queues: []storage.QueueID{id}, Msg: r.msg})
+	if len(nb.ids) == cap(nb.ids) {
+		nb.ids = make([]storage.QueueID, 0, max(64, 2*cap(nb.ids)))
+	}
+	nb.ids = append(nb.ids, id)
+	one := nb.ids[len(nb.ids)-1 : len(nb.ids) : len(nb.ids)] // full cap: a second queue copies out
+	nb.publishes = append(nb.publishes, storage.Publish{Queues: one, Msg: r.msg})
 	nb.reqs = append(nb.reqs, r)
 }
 
@@ -196,6 +203,9 @@ func (a *appender) storeOn(ctx context.Context, name string, nb *nodeBatch) {
 
 // queueGone reports whether a storage error says the queue no longer exists.
 func queueGone(err error) bool {
+	if err == nil {
+		return false
+	}
 	var re *reply.Error
 	return errors.As(err, &re) && re.Code == reply.NotFound
 }

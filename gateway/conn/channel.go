@@ -20,7 +20,8 @@ type channel struct {
 	id      uint16
 	closing bool // channel.close sent; waiting for close-ok
 
-	incoming  *incoming // the publish being assembled from its frames
+	incoming  *incoming         // the publish being assembled from its frames
+	routeBuf  []*topology.Queue // reused by routeMessage
 	confirm   bool
 	nextSeq   uint64 // publish sequence number in confirm mode
 	tx        *txBuffer
@@ -36,10 +37,11 @@ type channel struct {
 	mu struct {
 		sync.Mutex
 		deliveries deliveries
-		order      []*consumer // manual-ack consumers, for the global prefetch budget
-		rr         int         // where the next budget round starts
-		unacked    uint32      // manual-ack consumer deliveries not yet settled
-		creditOut  uint32      // credit granted to storage and not yet used
+		order      []*consumer       // manual-ack consumers, for the global prefetch budget
+		rr         int               // where the next budget round starts
+		unacked    uint32            // manual-ack consumer deliveries not yet settled
+		creditOut  uint32            // credit granted to storage and not yet used
+		deliver    wire.BasicDeliver // scratch for writing deliveries
 	}
 }
 

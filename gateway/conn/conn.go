@@ -44,10 +44,12 @@ type Conn struct {
 	channels   map[uint16]*channel
 	closing    bool // connection.close sent; only close-ok matters now
 
-	stopping  chan struct{} // closed when connection.close is sent
-	lastRead  atomic.Int64
-	closeOnce sync.Once
-	credit    creditLedger
+	stopping chan struct{} // closed when connection.close is sent
+	// framesRead counts frames from the client; the heartbeat tick compares
+	// it between ticks instead of reading the clock on every frame.
+	framesRead atomic.Uint64
+	closeOnce  sync.Once
+	credit     creditLedger
 }
 
 // New prepares a connection; Serve runs it.
@@ -91,7 +93,6 @@ func (c *Conn) Serve() {
 		c.failHandshake(err)
 		return
 	}
-	c.lastRead.Store(time.Now().UnixNano())
 	go c.pub.run()
 	go c.heartbeats()
 	c.loop()
@@ -105,7 +106,7 @@ func (c *Conn) loop() {
 			c.readFailed(err)
 			return
 		}
-		c.lastRead.Store(time.Now().UnixNano())
+		c.framesRead.Add(1)
 		if isPublish(f) && !c.waitGate() {
 			return
 		}
@@ -229,12 +230,13 @@ func (c *Conn) releaseLocked() {
 func (c *Conn) heartbeats() {
 	t := time.NewTicker(c.tickInterval())
 	defer t.Stop()
+	hb := heartbeatState{lastHeard: time.Now()}
 	for {
 		select {
 		case <-c.ctx.Done():
 			return
 		case now := <-t.C:
-			if !c.heartbeatTick(now) {
+			if !c.heartbeatTick(now, &hb) {
 				return
 			}
 			c.dispatchMu.Lock()
@@ -254,15 +256,24 @@ func (c *Conn) tickInterval() time.Duration {
 	return min(d, time.Second)
 }
 
+// heartbeatState is what the heartbeat goroutine remembers between ticks.
+type heartbeatState struct {
+	frames    uint64    // framesRead at the last tick
+	lastHeard time.Time // when framesRead last moved
+}
+
 // heartbeatTick reports false when the peer has been silent too long.
-func (c *Conn) heartbeatTick(now time.Time) bool {
+func (c *Conn) heartbeatTick(now time.Time, hb *heartbeatState) bool {
 	if c.heartbeat <= 0 {
 		return true
 	}
 	if now.UnixNano()-c.out.lastWrite.Load() >= int64(c.heartbeat/2) {
 		_ = c.out.with(func(w *wire.FrameWriter) error { return w.WriteHeartbeat() })
 	}
-	if now.UnixNano()-c.lastRead.Load() > int64(2*c.heartbeat) {
+	if n := c.framesRead.Load(); n != hb.frames {
+		hb.frames, hb.lastHeard = n, now
+	}
+	if now.Sub(hb.lastHeard) > 2*c.heartbeat {
 		c.cfg.Log.Info("missed heartbeats, closing", "conn", c.id)
 		_ = c.nc.Close()
 		return false

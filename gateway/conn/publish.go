@@ -7,7 +7,6 @@ import (
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/route"
 	"github.com/warrenmq/warren/api/storage"
-	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/gateway/wire"
 )
 
@@ -89,9 +88,13 @@ func (ch *channel) header(in *incoming, payload []byte) error {
 		return reply.Errorf(reply.FrameError, "content body size %d exceeds maximum allowed size %d", size, maxBodySize)
 	}
 	in.header, in.bodySize = true, size
-	in.props = append([]byte(nil), props...)
-	if size <= uint64(ch.c.cfg.MaxMessageSize) {
-		in.body = make([]byte, 0, size)
+	if size > uint64(ch.c.cfg.MaxMessageSize) {
+		in.props = append([]byte(nil), props...) // the body is discarded
+	} else {
+		// One allocation holds the properties and the body after them.
+		buf := make([]byte, len(props), len(props)+int(size))
+		copy(buf, props)
+		in.props, in.body = buf[:len(props):len(props)], buf[len(props):]
 	}
 	if size == 0 {
 		return ch.completePublish(in)
@@ -120,7 +123,10 @@ func (ch *channel) completePublish(in *incoming) error {
 		return ch.wrap(reply.Errorf(reply.PreconditionFailed,
 			"message size %d is larger than configured max size %d", in.bodySize, ch.c.cfg.MaxMessageSize), in.m)
 	}
-	msg, headers, err := ch.buildMessage(in)
+	req := &pubReq{ch: ch, m: in.m}
+	msg := &req.stored
+	req.msg = msg
+	headers, err := ch.buildMessage(in, msg)
 	if err != nil {
 		return ch.wrap(err, in.m)
 	}
@@ -134,7 +140,7 @@ func (ch *channel) completePublish(in *incoming) error {
 			return err
 		}
 	}
-	req := &pubReq{ch: ch, msg: msg, targets: targets, m: in.m}
+	req.targets = targets
 	if ch.confirm {
 		ch.nextSeq++
 		req.seq = ch.nextSeq
@@ -147,32 +153,32 @@ func (ch *channel) completePublish(in *incoming) error {
 	return nil
 }
 
-// buildMessage checks the properties (expiration, user-id) and derives the
-// storage fields. It returns the headers for routing.
-func (ch *channel) buildMessage(in *incoming) (*storage.Message, amqp.Table, error) {
+// buildMessage checks the properties (expiration, user-id) and fills msg
+// with the storage fields. It returns the headers for routing.
+func (ch *channel) buildMessage(in *incoming, msg *storage.Message) (amqp.Table, error) {
 	props, err := amqp.DecodeProperties(in.props)
 	if err != nil {
-		return nil, nil, reply.Errorf(reply.FrameError, "malformed content properties: %v", err)
+		return nil, reply.Errorf(reply.FrameError, "malformed content properties: %v", err)
 	}
-	msg := &storage.Message{
+	*msg = storage.Message{
 		Exchange: in.m.Exchange, RoutingKey: in.m.RoutingKey, Properties: in.props, Body: in.body,
 		Persistent: props.DeliveryMode == 2, Priority: props.Priority, TTL: -1,
 	}
 	if props.Flags&amqp.FlagExpiration != 0 {
 		ttl, err := strconv.ParseInt(props.Expiration, 10, 64)
 		if err != nil || ttl < 0 {
-			return nil, nil, reply.Errorf(reply.PreconditionFailed, "invalid expiration '%s'", props.Expiration)
+			return nil, reply.Errorf(reply.PreconditionFailed, "invalid expiration '%s'", props.Expiration)
 		}
 		msg.TTL = ttl
 	}
 	if props.Flags&amqp.FlagUserID != 0 && props.UserID != ch.c.user {
-		return nil, nil, reply.Errorf(reply.PreconditionFailed,
+		return nil, reply.Errorf(reply.PreconditionFailed,
 			"user_id property set to '%s' but authenticated user was '%s'", props.UserID, ch.c.user)
 	}
 	if err := ch.rewriteProperties(msg, &props); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return msg, props.Headers, nil
+	return props.Headers, nil
 }
 
 // rewriteProperties applies the changes RabbitMQ makes before storing: BCC
@@ -227,9 +233,12 @@ func (ch *channel) routeMessage(m *wire.BasicPublish, headers amqp.Table, msg *s
 		case x.Internal:
 			err = reply.Errorf(reply.AccessRefused, "cannot publish to internal exchange '%s' in vhost '%s'", m.Exchange, ch.c.vhost)
 		default:
-			var buf [4]*topology.Queue
-			for _, q := range ix.Route(ch.c.vhost, m.Exchange, m.RoutingKey, headers, buf[:0]) {
-				targets = append(targets, target{node: q.Node, id: q.ID})
+			ch.routeBuf = ix.Route(ch.c.vhost, m.Exchange, m.RoutingKey, headers, ch.routeBuf)
+			if len(ch.routeBuf) > 0 {
+				targets = make([]target, len(ch.routeBuf))
+				for i, q := range ch.routeBuf {
+					targets[i] = target{node: q.Node, id: q.ID}
+				}
 			}
 		}
 	})

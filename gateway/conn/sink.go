@@ -69,11 +69,12 @@ func (ch *channel) deliverLocked(cons *consumer, batch []storage.Delivery) {
 			} else {
 				tag = ch.mu.deliveries.add(delivery{sess: cons.sess, consumer: cons, queue: d.Queue, id: d.ID, at: now})
 			}
-			m := wire.BasicDeliver{
+			m := &ch.mu.deliver // reused: an interface argument would escape a fresh one
+			*m = wire.BasicDeliver{
 				ConsumerTag: cons.tag, DeliveryTag: tag, Redelivered: d.Redelivered,
 				Exchange: d.Msg.Exchange, RoutingKey: d.Msg.RoutingKey,
 			}
-			if err := w.WriteContent(ch.id, &m, basicClass, d.Msg.Properties, d.Msg.Body, ch.c.frameMax); err != nil {
+			if err := w.WriteContent(ch.id, m, basicClass, d.Msg.Properties, d.Msg.Body, ch.c.frameMax); err != nil {
 				return err
 			}
 		}

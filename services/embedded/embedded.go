@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"time"
@@ -48,6 +49,8 @@ type Options struct {
 	// below which they are (negative disables).
 	MemoryHighWatermark int64
 	DiskFreeLimit       int64
+	// Pprof serves Go's profiler under /debug/pprof on the HTTP port.
+	Pprof bool
 	Version             string
 	Log                 *slog.Logger
 }
@@ -178,6 +181,10 @@ func (b *broker) startGateway(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
 	mux.Handle("/metrics", metrics.Handler(b.metrics))
+	if b.o.Pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	b.http = &http.Server{Addr: b.o.HTTPAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return nil
 }

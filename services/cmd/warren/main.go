@@ -68,6 +68,7 @@ func serve(args []string, stderr io.Writer) int {
 	fs.IntVar(&o.MaxMessageSize, "max-message-size", 16<<20, "largest message body accepted, in bytes")
 	memFraction := fs.Float64("memory-high-watermark", 0.6, "block publishers when the heap passes this fraction of RAM (0 disables)")
 	fs.Int64Var(&o.DiskFreeLimit, "disk-free-limit", 50_000_000, "block publishers when free disk space drops below this many bytes (negative disables)")
+	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof on the HTTP port")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
