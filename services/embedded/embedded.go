@@ -50,9 +50,9 @@ type Options struct {
 	MemoryHighWatermark int64
 	DiskFreeLimit       int64
 	// Pprof serves Go's profiler under /debug/pprof on the HTTP port.
-	Pprof bool
-	Version             string
-	Log                 *slog.Logger
+	Pprof   bool
+	Version string
+	Log     *slog.Logger
 }
 
 // broker is everything Run starts, for orderly shutdown.

@@ -298,6 +298,12 @@ func (d *dlRecorder) DeadLetter(_ context.Context, batch []storage.DeadLetter) e
 	return nil
 }
 
+func (d *dlRecorder) count() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.got)
+}
+
 func (d *dlRecorder) calls() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -404,5 +410,17 @@ func quiesceOnce(t *testing.T, n *Node) {
 			}
 			time.Sleep(100 * time.Microsecond)
 		}
+	}
+}
+
+// eventually waits up to 10 s for cond.
+func eventually(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

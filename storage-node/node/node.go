@@ -79,7 +79,9 @@ var _ storage.Node = (*Node)(nil)
 // messages; transient messages and non-durable queues are gone.
 func Open(dir string, opts Options) (*Node, error) {
 	opts = opts.withDefaults()
-	db, err := pebblestore.Open(dir, pebblestore.Options{FS: opts.FS, BlockCacheBytes: opts.BlockCacheBytes})
+	db, err := pebblestore.Open(dir, pebblestore.Options{
+		FS: opts.FS, BlockCacheBytes: opts.BlockCacheBytes, MemTableBytes: opts.MemTableBytes,
+	})
 	if err != nil {
 		return nil, err
 	}

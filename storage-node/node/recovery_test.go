@@ -271,3 +271,34 @@ func TestKillChild(t *testing.T) {
 	time.Sleep(time.Minute) // killed long before
 	wg.Wait()
 }
+
+// TestTTLAfterRestart: a recovered queue arms its head's expiry timer by
+// itself; the message expires and is dead-lettered with no command sent.
+func TestTTLAfterRestart(t *testing.T) {
+	fs := vfs.NewMem()
+	clock := newFakeClock()
+	dl := newDLRecorder()
+	opts := Options{FS: fs, Clock: clock, DeadLetterer: dl}
+	n, _ := testNode(t, opts)
+	sp := durable(1, "q")
+	sp.MessageTTL = 1000
+	sp.HasDLX, sp.DeadLetterExchange = true, "dlx"
+	mustCreate(t, n, sp)
+	publish(t, n, 1, true, "a", "b")
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	testNode(t, opts)
+	deadline := time.Now().Add(10 * time.Second)
+	for dl.count() < 2 {
+		if time.Now().After(deadline) {
+			t.Fatal("recovered messages never expired")
+		}
+		clock.Advance(100 * time.Millisecond) // past the expiry after ten steps
+		time.Sleep(time.Millisecond)
+	}
+	got := dl.wait(t, 2)
+	if string(got[0].Msg.Body) != "a" || string(got[1].Msg.Body) != "b" {
+		t.Fatalf("dead letters %q %q", got[0].Msg.Body, got[1].Msg.Body)
+	}
+}

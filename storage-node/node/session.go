@@ -49,7 +49,8 @@ type session struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	stopped  chan struct{}
-	spare    []item // the goroutine's second buffer
+	spare    []item  // the goroutine's second buffer
+	grants   []grant // the goroutine's scratch
 }
 
 func (s *session) halt() { s.stopOnce.Do(func() { close(s.stop) }) }
@@ -131,7 +132,7 @@ func (s *session) flush() {
 		s.mu.Unlock()
 	}()
 	batch := make([]storage.Delivery, 0, len(items))
-	var grants map[string]uint32
+	grants := s.grants[:0]
 	for _, it := range items {
 		if it.cancel {
 			if len(batch) > 0 {
@@ -143,10 +144,7 @@ func (s *session) flush() {
 		}
 		batch = append(batch, it.d)
 		if it.auto {
-			if grants == nil {
-				grants = map[string]uint32{}
-			}
-			grants[it.d.Tag]++
+			grants = addGrant(grants, it.d.Tag)
 		}
 	}
 	if len(batch) > 0 {
@@ -154,9 +152,27 @@ func (s *session) flush() {
 	}
 	clear(items)
 	s.spare = items[:0]
-	for tag, n := range grants {
-		s.Grant(tag, n)
+	for _, g := range grants {
+		s.Grant(g.tag, g.n)
 	}
+	s.grants = grants[:0]
+}
+
+type grant struct {
+	tag string
+	n   uint32
+}
+
+// addGrant counts one delivery of tag; a session has few consumers, so a
+// slice beats a map.
+func addGrant(gs []grant, tag string) []grant {
+	for i := range gs {
+		if gs[i].tag == tag {
+			gs[i].n++
+			return gs
+		}
+	}
+	return append(gs, grant{tag, 1})
 }
 
 func (s *session) shardOf(q storage.QueueID) *shard { return s.n.shardOf(q) }
@@ -246,11 +262,15 @@ func (s *session) Grant(tag string, credit uint32) {
 
 // Get takes one ready message (basic.get).
 func (s *session) Get(ctx context.Context, q storage.QueueID, noAck bool) (storage.Delivery, uint64, bool, error) {
-	if !noAck {
-		s.mu.Lock()
-		s.mu.queues[q] = struct{}{}
+	s.mu.Lock()
+	if s.mu.closed {
 		s.mu.Unlock()
+		return storage.Delivery{}, 0, false, ErrClosed
 	}
+	if !noAck {
+		s.mu.queues[q] = struct{}{}
+	}
+	s.mu.Unlock()
 	r, err := s.n.call(ctx, s.shardOf(q), cmd{kind: cmdGet, q: q, sess: s, a: noAck})
 	if err != nil {
 		return storage.Delivery{}, 0, false, err

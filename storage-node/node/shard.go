@@ -19,7 +19,6 @@ const maxIterCmds = 512
 // qstate is a queue as its shard holds it.
 type qstate struct {
 	q        *queue.Queue
-	mem      int64 // MemCost last added to Node.cached
 	ready    int64 // counts last added to the node counters
 	unacked  int64
 	deadline int64 // deadline last pushed on the timer heap (0 none)
@@ -97,6 +96,9 @@ func (s *shard) adopt(q *queue.Queue) {
 func (s *shard) start() {
 	go s.com.run()
 	go s.run()
+	// A first iteration arms the timers of recovered queues (TTL heads,
+	// x-expires) without waiting for a command.
+	s.post(func(*shard) {})
 }
 
 // stop asks the shard to flush, sync and exit, and waits for it.
@@ -184,13 +186,13 @@ func (s *shard) touch(qs *qstate) {
 func (s *shard) end() {
 	s.runTimers()
 	s.flushTouched()
-	s.commit()
-	s.armTimer()
 	s.flushCounters()
 	if s.charged != 0 {
 		s.n.cached.Add(s.charged)
 		s.charged = 0
 	}
+	s.commit()
+	s.armTimer()
 }
 
 // Over implements queue.Budget for the shard's queues: the node's cache,

@@ -9,12 +9,17 @@ import (
 	"github.com/warrenmq/warren/storage-node/queue"
 )
 
-// Meta value: version:1 next:uvarint dhw:uvarint lanes:uvarint, then per
-// lane: lane:1 floor:uvarint count:uvarint bytes:uvarint.
+// Meta value: version:1 flags:1 next:uvarint dhw:uvarint lanes:uvarint,
+// then per lane: lane:1 floor:uvarint count:uvarint bytes:uvarint. Flags
+// bit 0 is Meta.Expiries.
 const metaVersion = 1
 
 func appendMeta(b []byte, m *queue.Meta) []byte {
-	b = append(b, metaVersion)
+	var flags byte
+	if m.Expiries {
+		flags |= 1
+	}
+	b = append(b, metaVersion, flags)
 	b = binary.AppendUvarint(b, uint64(m.NextID))
 	b = binary.AppendUvarint(b, uint64(m.DHW))
 	b = binary.AppendUvarint(b, uint64(len(m.Lanes)))
@@ -32,7 +37,8 @@ func decodeMeta(val []byte) (queue.Meta, error) {
 	if v := r.byte(); v != metaVersion {
 		return queue.Meta{}, fmt.Errorf("meta version %d: %w", v, ErrCorrupt)
 	}
-	m := queue.Meta{NextID: storage.MsgID(r.uvarint()), DHW: storage.MsgID(r.uvarint())}
+	flags := r.byte()
+	m := queue.Meta{Expiries: flags&1 != 0, NextID: storage.MsgID(r.uvarint()), DHW: storage.MsgID(r.uvarint())}
 	n := r.uvarint()
 	if n > 256 {
 		return queue.Meta{}, fmt.Errorf("meta with %d lanes: %w", n, ErrCorrupt)

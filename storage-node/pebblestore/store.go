@@ -18,6 +18,10 @@ type Options struct {
 	FS vfs.FS
 	// BlockCacheBytes is Pebble's block cache (8 MiB when 0).
 	BlockCacheBytes int64
+	// MemTableBytes is the size of one memtable (64 MiB when 0); up to four
+	// may be in memory. Large memtables let a message that is consumed soon
+	// after it was written be deleted before it ever reaches an sstable.
+	MemTableBytes int64
 	// Logger receives Pebble's log lines (discarded when nil).
 	Logger pebble.Logger
 }
@@ -33,12 +37,16 @@ func Open(dir string, o Options) (*DB, error) {
 	if cacheBytes <= 0 {
 		cacheBytes = 8 << 20
 	}
+	memtable := o.MemTableBytes
+	if memtable <= 0 {
+		memtable = 64 << 20
+	}
 	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref()
 	po := &pebble.Options{
 		FS:                          o.FS,
 		Cache:                       cache,
-		MemTableSize:                64 << 20,
+		MemTableSize:                uint64(memtable),
 		MemTableStopWritesThreshold: 4,
 		L0CompactionThreshold:       4,
 		L0StopWritesThreshold:       24,

@@ -68,7 +68,7 @@ func TestDecodeCorrupt(t *testing.T) {
 			t.Fatalf("error %v does not wrap ErrCorrupt", err)
 		}
 	}
-	if _, err := decodeMeta([]byte{1, 1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f}); err == nil {
+	if _, err := decodeMeta([]byte{1, 0, 1, 1, 0xff, 0xff, 0xff, 0xff, 0x0f}); err == nil {
 		t.Fatal("meta with absurd lane count decoded")
 	}
 }
@@ -90,7 +90,7 @@ func FuzzDecodeRecord(f *testing.F) {
 }
 
 func TestMetaRoundTrip(t *testing.T) {
-	m := queue.Meta{NextID: 1 << 40, DHW: 77, Lanes: []queue.LaneMeta{{Lane: 0, Floor: 5, Count: 2, Bytes: 10}, {Lane: 255, Floor: 1, Count: 1, Bytes: 0}}}
+	m := queue.Meta{NextID: 1 << 40, DHW: 77, Expiries: true, Lanes: []queue.LaneMeta{{Lane: 0, Floor: 5, Count: 2, Bytes: 10}, {Lane: 255, Floor: 1, Count: 1, Bytes: 0}}}
 	got, err := decodeMeta(appendMeta(nil, &m))
 	if err != nil || !reflect.DeepEqual(got, m) {
 		t.Fatalf("got %+v, %v; want %+v", got, err, m)

@@ -125,6 +125,8 @@ func (q *Queue) headExpiry(li uint8) int64 {
 		return l.requeued.peek().Expiry
 	case l.mem.len() > 0:
 		return l.mem.front().Expiry
+	case q.err != nil:
+		return 0 // the head cannot be read; do not spin on it
 	}
 	return 1
 }
@@ -136,7 +138,7 @@ func (q *Queue) Flush(fx Effects) {
 		return
 	}
 	q.metaDirty = false
-	q.meta.NextID, q.meta.DHW = q.nextID, q.dhw
+	q.meta.NextID, q.meta.DHW, q.meta.Expiries = q.nextID, q.dhw, q.storedExpiry
 	q.meta.Lanes = q.meta.Lanes[:0]
 	for li := range q.lanes {
 		l := &q.lanes[li]

@@ -118,8 +118,11 @@ type Meta struct {
 	NextID storage.MsgID
 	// DHW: every delivery so far had an ID below DHW; after a restart those
 	// messages come back flagged redelivered.
-	DHW   storage.MsgID
-	Lanes []LaneMeta // lanes holding durable records, ascending
+	DHW storage.MsgID
+	// Expiries: some durable record may carry an expiry, so after a
+	// restart the heads must be read to arm their timers.
+	Expiries bool
+	Lanes    []LaneMeta // lanes holding durable records, ascending
 }
 
 // LaneMeta counts a lane's durable records; Floor is at or below the lowest.
@@ -177,6 +180,7 @@ type Queue struct {
 	cons       consumerSet
 
 	ttl            bool          // some message may carry an expiry
+	storedExpiry   bool          // some durable record may carry one
 	dhw            storage.MsgID // delivered mark handed to SaveMeta
 	dhwSynced      storage.MsgID // delivered mark known durable
 	redeliverBelow storage.MsgID // from before the last restart
@@ -218,7 +222,8 @@ func Recover(spec storage.QueueSpec, m Meta, cfg Config, store Store, budget Bud
 	q := New(spec, cfg, store, budget, now)
 	q.nextID = max(m.NextID, 1)
 	q.dhw, q.dhwSynced, q.redeliverBelow = m.DHW, m.DHW, m.DHW
-	q.ttl = true // unknown until heads are read
+	q.ttl = q.ttl || m.Expiries
+	q.storedExpiry = m.Expiries
 	for _, lm := range m.Lanes {
 		if int(lm.Lane) >= len(q.lanes) || lm.Count <= 0 {
 			continue

@@ -23,6 +23,9 @@ func (q *Queue) fitsInMem(cost int64) bool {
 // storeDurable writes e as a durable record.
 func (q *Queue) storeDurable(li uint8, e *Entry, fx Effects) {
 	e.Stored = Durable
+	if e.Expiry != 0 && !q.storedExpiry {
+		q.storedExpiry = true
+	}
 	fx.Store(q.spec.ID, li, *e)
 	q.lanes[li].stored.add(e)
 	q.metaDirty = true
