@@ -10,8 +10,9 @@ FUZZTIME ?= 10s
 build:
 	$(GO) build -o bin/warren ./services/cmd/warren
 
+# ARGS passes flags to warren serve, e.g. make run ARGS="--amqp-addr :5673".
 run: build
-	./bin/warren serve
+	./bin/warren serve $(ARGS)
 
 # The README's test command: unit tests, the end-to-end suite against a real
 # `warren serve`, and every fuzz target briefly.
