@@ -360,3 +360,38 @@ func TestDeadLetterMissingExchange(t *testing.T) {
 		t.Fatal("channel closed")
 	}
 }
+
+// TestDeadLetterExpiryCycleDropped: two queues that dead-letter expired
+// messages into each other form a cycle with no rejection in it; RabbitMQ
+// drops the message when it would re-enter a queue it expired from
+// (rabbit_dead_letter:detect_cycles), instead of circulating it forever.
+func TestDeadLetterExpiryCycleDropped(t *testing.T) {
+	pending(t)
+	ch := confirmChannel(t)
+	q1, q2 := uniqueName(t, "q1"), uniqueName(t, "q2")
+	declareQueue(t, ch, q1, amqp.Table{"x-message-ttl": int32(50), "x-dead-letter-exchange": "", "x-dead-letter-routing-key": q2})
+	declareQueue(t, ch, q2, amqp.Table{"x-message-ttl": int32(50), "x-dead-letter-exchange": "", "x-dead-letter-routing-key": q1})
+	publishBodies(t, ch, q1, "m")
+	// q1 → (expired) q2 → (expired) q1 would close the ring: dropped there.
+	deadline := time.Now().Add(3 * time.Second)
+	quietSince := time.Time{}
+	for time.Now().Before(deadline) {
+		a, err1 := ch.QueueDeclarePassive(q1, false, false, false, false, nil)
+		b, err2 := ch.QueueDeclarePassive(q2, false, false, false, false, nil)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("passive declare: %v %v", err1, err2)
+		}
+		if a.Messages+b.Messages == 0 {
+			if quietSince.IsZero() {
+				quietSince = time.Now()
+			}
+			if time.Since(quietSince) > 600*time.Millisecond {
+				return // empty for several TTL periods: the message is gone, not circulating
+			}
+		} else {
+			quietSince = time.Time{}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("the message kept circulating between the two queues")
+}

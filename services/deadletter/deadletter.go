@@ -51,18 +51,23 @@ func (r *Router) DeadLetter(ctx context.Context, batch []storage.DeadLetter) err
 	return nil
 }
 
-// targets groups the queues a dead letter reaches by owning node.
+// targets groups the queues a dead letter reaches by owning node, leaving
+// out queues that would close an automatic dead-letter cycle.
 func (r *Router) targets(dl storage.DeadLetter) map[string][]storage.QueueID {
 	var headers amqp.Table
 	if p, err := amqp.DecodeProperties(dl.Msg.Properties); err == nil {
 		headers = p.Headers
 	}
+	deaths, reason := deathsOf(headers)
 	out := map[string][]storage.QueueID{}
 	r.Mirror.Read(r.Instance, func(ix *route.Index) {
 		var buf []*topology.Queue
 		for _, key := range dl.RoutingKeys {
 			buf = ix.Route(dl.VHost, dl.Exchange, key, headers, buf)
 			for _, q := range buf {
+				if reason != "rejected" && isCycle(q.Name, deaths) {
+					continue
+				}
 				if !contains(out[q.Node], q.ID) {
 					out[q.Node] = append(out[q.Node], q.ID)
 				}
