@@ -2,6 +2,7 @@ package conn
 
 import (
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +69,10 @@ func (o *outbox) method(ch uint16, m wire.Method) error {
 func (o *outbox) run() {
 	defer close(o.done)
 	for range o.wake {
+		// Let the goroutines that just woken us (a storage sink, the
+		// appender with its confirms) add what they have before the
+		// syscall: fewer, larger writes.
+		runtime.Gosched()
 		if !o.flushOnce() {
 			return
 		}
