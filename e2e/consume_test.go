@@ -503,3 +503,31 @@ func TestDirectReplyToErrors(t *testing.T) {
 	e = asAMQPError(t, awaitClose(t, closed), amqp.PreconditionFailed)
 	expectText(t, e, "PRECONDITION_FAILED - fast reply consumer does not exist")
 }
+
+// TestAcksBeforeCloseAreKept: acks sent just before a channel or connection
+// closes still count: nothing acked comes back.
+func TestAcksBeforeCloseAreKept(t *testing.T) {
+	pending(t)
+	pub := confirmChannel(t)
+	q := newQueue(t, pub, nil)
+	for i := range 20 {
+		publishConfirmed(t, pub, "", q, text(strconv.Itoa(i)))
+	}
+	conn := dial(t)
+	ch := openChannel(t, conn)
+	ds, err := ch.Consume(q, "", false, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		d := <-ds
+		if err := d.Ack(false); err != nil {
+			t.Fatalf("ack %d: %v", i, err)
+		}
+	}
+	if err := ch.Close(); err != nil { // the other 10 deliveries go back unacked
+		t.Fatal(err)
+	}
+	conn.Close()
+	waitCount(t, pub, q, 10) // 20 if the acks had been lost
+}

@@ -30,6 +30,7 @@ type channel struct {
 	prefetch       uint32 // basic.qos global=false: for consumers created after it
 	globalPrefetch uint32 // basic.qos global=true: shared by the channel
 	consumers      map[string]*consumer
+	pendingSettles []settleOp // validated acks not yet sent to storage; see flushSettles
 	sessions       map[string]*nodeSession // by storage node name
 	replyTo        string                  // direct reply-to consumer tag, once consuming it
 	replyAddr      string                  // the reply address requests carry
@@ -84,6 +85,11 @@ func (ch *channel) handle(m wire.Method) error {
 		return reply.Errorf(reply.UnexpectedFrame,
 			"expected content header for class 60, got non content header frame instead")
 	}
+	if _, isAck := m.(*wire.BasicAck); !isAck {
+		if err := ch.flushSettles(); err != nil {
+			return err
+		}
+	}
 	switch m := m.(type) {
 	case *wire.ChannelClose:
 		ch.release()
@@ -111,6 +117,11 @@ func (ch *channel) handle(m wire.Method) error {
 // to their queues (by closing its storage sessions), and forgets pending
 // transactional work.
 func (ch *channel) release() {
+	// Acks the client sent before leaving count: apply them before the
+	// sessions close and requeue what is still unacked.
+	if err := ch.flushSettles(); err != nil {
+		ch.c.cfg.Log.Warn("settling acks on channel close", "channel", ch.id, "err", err)
+	}
 	ch.tx = nil
 	ch.incoming = nil
 	ch.mu.Lock()

@@ -112,6 +112,9 @@ func (c *Conn) loop() {
 		}
 		c.dispatchMu.Lock()
 		done := c.handleFrame(f)
+		if !done && c.r.Buffered() == 0 {
+			done = c.flushSettlesLocked()
+		}
 		c.dispatchMu.Unlock()
 		if done {
 			return
@@ -140,6 +143,23 @@ func isCloseOk(f wire.Frame) bool {
 	}
 	_, ok := m.(*wire.ConnectionCloseOk)
 	return ok
+}
+
+// flushSettlesLocked sends every channel's batched acks to storage before
+// the reader may block; it reports whether the connection is over.
+func (c *Conn) flushSettlesLocked() bool {
+	if c.closing {
+		return false
+	}
+	for _, ch := range c.channels {
+		if ch.closing {
+			continue
+		}
+		if err := ch.flushSettles(); err != nil {
+			return c.failLocked(ch.wrap(err, nil))
+		}
+	}
+	return false
 }
 
 // readFailed handles a read error: a frame error gets connection.close

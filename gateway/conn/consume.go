@@ -265,6 +265,23 @@ func (ch *channel) settle(tag uint64, multiple bool, kind storage.SettleKind) er
 		ch.tx.settles = append(ch.tx.settles, ops...)
 		return nil
 	}
+	if kind == storage.Ack {
+		// Plain acks are batched until the reader has no more buffered
+		// input (Conn.loop) or another method arrives on the channel: one
+		// storage call for a burst instead of one per ack.
+		ch.pendingSettles = append(ch.pendingSettles, ops...)
+		return nil
+	}
+	return ch.applySettles(ops)
+}
+
+// flushSettles sends the batched acks to storage.
+func (ch *channel) flushSettles() error {
+	if len(ch.pendingSettles) == 0 {
+		return nil
+	}
+	ops := ch.pendingSettles
+	ch.pendingSettles = ch.pendingSettles[:0]
 	return ch.applySettles(ops)
 }
 

@@ -111,3 +111,7 @@ func noEOF(err error) error {
 	}
 	return err
 }
+
+// Buffered is the number of bytes already read from the connection and not
+// yet returned as frames: when it is zero, the next ReadFrame may block.
+func (r *FrameReader) Buffered() int { return r.br.Buffered() }
