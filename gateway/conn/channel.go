@@ -30,7 +30,7 @@ type channel struct {
 	prefetch       uint32 // basic.qos global=false: for consumers created after it
 	globalPrefetch uint32 // basic.qos global=true: shared by the channel
 	consumers      map[string]*consumer
-	pendingSettles []settleOp // validated acks not yet sent to storage; see flushSettles
+	pendingSettles []settleOp              // validated acks not yet sent to storage; see flushSettles
 	sessions       map[string]*nodeSession // by storage node name
 	replyTo        string                  // direct reply-to consumer tag, once consuming it
 	replyAddr      string                  // the reply address requests carry
