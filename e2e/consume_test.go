@@ -531,3 +531,31 @@ func TestAcksBeforeCloseAreKept(t *testing.T) {
 	conn.Close()
 	waitCount(t, pub, q, 10) // 20 if the acks had been lost
 }
+
+// TestNoAckConsumerDrainsBacklog: an auto-ack consumer keeps receiving
+// through many delivery windows (Warren hands no-ack deliveries out in
+// windows of 2048 and refills them as the socket takes them). A lost refill
+// stalls the consumer until some unrelated write, such as a heartbeat
+// seconds later; a correct broker never pauses that long with messages
+// waiting, so the test fails on any gap of 2.5s.
+func TestNoAckConsumerDrainsBacklog(t *testing.T) {
+	pending(t)
+	const n = 100000
+	pub := confirmChannel(t)
+	q := newQueue(t, pub, nil)
+	body := []byte("0123456789abcdef")
+	for i := 0; i < n; i++ {
+		if err := pub.Publish("", q, false, false, amqp.Publishing{Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return messageCount(t, pub, q) == n }, 30*time.Second, "%d messages stored", n)
+	ds := consume(t, channel(t), q, "", true, nil)
+	for got := 0; got < n; got++ {
+		select {
+		case <-ds:
+		case <-time.After(2500 * time.Millisecond):
+			t.Fatalf("no delivery for 2.5s after %d of %d with the rest waiting: the consumer stalled", got, n)
+		}
+	}
+}

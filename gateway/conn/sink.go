@@ -78,11 +78,16 @@ func (ch *channel) deliverLocked(cons *consumer, batch []storage.Delivery) {
 				return err
 			}
 		}
+		if cons.noAck {
+			// Recorded under the outbox lock, with the frames it pays for:
+			// the writer's next flush, which this write wakes, repays it. Owed
+			// after the lock, a flush in between would leave it unpaid until
+			// some later write, and the consumer would stall without credit.
+			ch.c.credit.owe(cons, uint32(len(batch)))
+		}
 		return nil
 	})
-	if cons.noAck {
-		ch.c.credit.owe(cons, uint32(len(batch)))
-	} else {
+	if !cons.noAck {
 		ch.deliveredLocked(cons, uint32(len(batch)))
 	}
 }
