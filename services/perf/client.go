@@ -31,7 +31,8 @@ type client struct {
 }
 
 // dial opens a connection and a channel. On error nothing is left open.
-func dial(uri, name string) (*client, error) {
+// With coalesce the socket is wrapped in a coalescingConn.
+func dial(uri, name string, coalesce bool) (*client, error) {
 	c := &client{name: name}
 	props := amqp.NewConnectionProperties()
 	props.SetClientConnectionName("warren-perf " + name)
@@ -41,6 +42,9 @@ func dial(uri, name string) (*client, error) {
 		Dial: func(network, addr string) (net.Conn, error) {
 			raw, err := tcp(network, addr)
 			c.raw = raw
+			if err == nil && coalesce {
+				return newCoalescingConn(raw), nil
+			}
 			return raw, err
 		},
 	})

@@ -42,6 +42,7 @@ type Config struct {
 	Predeclared       bool          // queues exist; do not declare them
 	DeleteQueuesAfter bool          // purge and delete the queues at the end
 	JSONOnly          bool          // no progress lines on stderr
+	CoalesceWrites    bool          // gather the client library's writes into fewer syscalls
 }
 
 // parseFlags parses the command line; usage and errors are written to
@@ -67,6 +68,7 @@ func parseFlags(args []string, output io.Writer) (Config, error) {
 	fs.BoolVar(&c.Predeclared, "predeclared", false, "queues already exist: do not declare them (they are still purged)")
 	fs.BoolVar(&c.DeleteQueuesAfter, "delete-queues-after", true, "purge and delete the queues at the end")
 	fs.BoolVar(&c.JSONOnly, "json-only", false, "no progress lines; only the JSON result")
+	fs.BoolVar(&c.CoalesceWrites, "coalesce-writes", true, "gather each connection's writes into fewer syscalls, so one producer is not capped by a syscall per publish (same for every broker)")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

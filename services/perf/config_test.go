@@ -17,7 +17,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 	want := Config{
 		URI: "amqp://guest:guest@127.0.0.1:5672/", Producers: 1, Consumers: 1, Queues: 1,
 		QueuePrefix: "perf", Size: 16, MultiAckEvery: 1, Duration: 10 * time.Second,
-		DeleteQueuesAfter: true,
+		DeleteQueuesAfter: true, CoalesceWrites: true,
 	}
 	if got != want {
 		t.Errorf("defaults:\n got %+v\nwant %+v", got, want)
@@ -30,6 +30,7 @@ func TestParseFlagsAll(t *testing.T) {
 		"--queue-prefix", "q", "--size", "1024", "--persistent", "--confirm", "100",
 		"--prefetch", "200", "--multi-ack-every", "10", "--rate", "5000.5", "--duration", "1m",
 		"--backlog", "1000", "--predeclared", "--delete-queues-after=false", "-json-only",
+		"--coalesce-writes=false",
 	}
 	got, err := parseFlags(args, &bytes.Buffer{})
 	if err != nil {

@@ -30,7 +30,7 @@ type consumer struct {
 // newConsumer connects consumer id and sets its prefetch. It does not
 // subscribe yet. On error nothing is left open.
 func newConsumer(id int, cfg *Config, seen *seenSet, since int64, fail func(error)) (*consumer, error) {
-	cl, err := dial(cfg.URI, fmt.Sprintf("consumer %d", id))
+	cl, err := dial(cfg.URI, fmt.Sprintf("consumer %d", id), cfg.CoalesceWrites)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ type producer struct {
 // newProducer connects producer id and puts its channel in confirm mode if
 // asked. On error nothing is left open.
 func newProducer(id int, cfg *Config, fail func(error)) (*producer, error) {
-	cl, err := dial(cfg.URI, fmt.Sprintf("producer %d", id))
+	cl, err := dial(cfg.URI, fmt.Sprintf("producer %d", id), cfg.CoalesceWrites)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 //	prefetch                basic.qos per consumer; 0 = unlimited
 //	auto_ack                consumers used no-ack
 //	multi_ack_every         manual ack with multiple=true every N messages
+//	coalesce_writes         the client's writes were gathered into fewer syscalls
 //	rate_limit              total publish rate asked for, msg/s; 0 = unlimited
 //	duration_s              measured seconds: the run window, or in backlog
 //	                        mode publish_s + drain_s
@@ -62,6 +63,7 @@ type Result struct {
 	Prefetch              int      `json:"prefetch"`
 	AutoAck               bool     `json:"auto_ack"`
 	MultiAckEvery         int      `json:"multi_ack_every"`
+	CoalesceWrites        bool     `json:"coalesce_writes"`
 	RateLimit             float64  `json:"rate_limit"`
 	DurationS             float64  `json:"duration_s"`
 	Published             uint64   `json:"published"`
@@ -97,9 +99,9 @@ func newResult(cfg *Config) Result {
 		Confirm:       cfg.Confirm,
 		Prefetch:      cfg.Prefetch,
 		AutoAck:       cfg.AutoAck,
-		MultiAckEvery: cfg.MultiAckEvery,
-		RateLimit:     cfg.Rate,
-		Backlog:       cfg.Backlog,
+		MultiAckEvery: cfg.MultiAckEvery, CoalesceWrites: cfg.CoalesceWrites,
+		RateLimit: cfg.Rate,
+		Backlog:   cfg.Backlog,
 	}
 }
 

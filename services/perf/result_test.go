@@ -23,7 +23,7 @@ func TestResultFieldNames(t *testing.T) {
 	}
 	want := []string{
 		"uri_scheme_host", "producers", "consumers", "queues", "size", "persistent", "confirm",
-		"prefetch", "auto_ack", "multi_ack_every", "rate_limit", "duration_s", "published",
+		"prefetch", "auto_ack", "multi_ack_every", "coalesce_writes", "rate_limit", "duration_s", "published",
 		"confirmed", "nacked", "returned", "consumed", "duplicates", "duplicates_redelivered",
 		"unexpected", "publish_rate", "consume_rate", "latency_p50_ms", "latency_p99_ms",
 		"latency_max_ms", "backlog", "publish_s", "drain_s", "drain_rate", "peak_rss_bytes", "error",

@@ -134,7 +134,7 @@ func (r *run) halt() {
 // recorded as they connect, so teardown closes them whatever failed.
 func (r *run) setup() error {
 	var err error
-	if r.admin, err = dial(r.cfg.URI, "setup"); err != nil {
+	if r.admin, err = dial(r.cfg.URI, "setup", false); err != nil {
 		return err
 	}
 	if err := r.prepareQueues(); err != nil {
