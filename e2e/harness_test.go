@@ -217,7 +217,10 @@ func buildWarren() (string, error) {
 			return
 		}
 		bin := filepath.Join(tmp, "warren")
-		cmd := exec.Command("go", "build", "-o", bin, "github.com/warrenmq/warren/services/cmd/warren")
+		// E2E_WARREN_BUILD_FLAGS adds go build flags, e.g. -race to run the
+		// whole suite against a race-detecting broker.
+		args := append([]string{"build", "-o", bin}, strings.Fields(os.Getenv("E2E_WARREN_BUILD_FLAGS"))...)
+		cmd := exec.Command("go", append(args, "github.com/warrenmq/warren/services/cmd/warren")...)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
 			suite.buildErr = fmt.Errorf("go build warren: %v\n%s", err, out)
