@@ -39,9 +39,11 @@ bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 	bash scripts/bench.sh
 
-# Regenerates the committed wire codec from the spec.
+# Regenerates the committed wire codec from the spec, and the protobuf and
+# gRPC code from api/proto (needs protoc; see scripts/gen-proto.sh).
 gen:
 	cd gateway && $(GO) generate ./wire
+	bash scripts/gen-proto.sh
 
 # Runs the e2e suite against a real RabbitMQ (installed from apt) to prove
 # the expectations are RabbitMQ's.

@@ -1,0 +1,274 @@
+package storagegrpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/warrenmq/warren/api/storage"
+	pb "github.com/warrenmq/warren/api/storagepb"
+)
+
+// closeTimeout bounds how long Session.Close waits for the node to confirm.
+const closeTimeout = 10 * time.Second
+
+// ErrSessionLost is returned by calls on a session whose stream ended.
+var ErrSessionLost = errors.New("storage session lost")
+
+// Client is a storage.Node reached over gRPC.
+type Client struct {
+	c pb.StorageClient
+}
+
+var _ storage.Node = (*Client)(nil)
+
+// NewClient calls the Storage service on cc.
+func NewClient(cc grpc.ClientConnInterface) *Client { return &Client{c: pb.NewStorageClient(cc)} }
+
+func (c *Client) CreateQueue(ctx context.Context, spec storage.QueueSpec) error {
+	_, err := c.c.CreateQueue(ctx, &pb.CreateQueueRequest{Spec: toPBSpec(spec)})
+	return fromStatus(err)
+}
+
+func (c *Client) DeleteQueue(ctx context.Context, id storage.QueueID, ifUnused, ifEmpty bool) (uint64, error) {
+	r, err := c.c.DeleteQueue(ctx, &pb.DeleteQueueRequest{Queue: uint64(id), IfUnused: ifUnused, IfEmpty: ifEmpty})
+	return r.GetCount(), fromStatus(err)
+}
+
+func (c *Client) PurgeQueue(ctx context.Context, id storage.QueueID) (uint64, error) {
+	r, err := c.c.PurgeQueue(ctx, &pb.QueueRef{Queue: uint64(id)})
+	return r.GetCount(), fromStatus(err)
+}
+
+func (c *Client) Stats(ctx context.Context, id storage.QueueID) (storage.QueueStats, error) {
+	r, err := c.c.Stats(ctx, &pb.QueueRef{Queue: uint64(id)})
+	if err != nil {
+		return storage.QueueStats{}, fromStatus(err)
+	}
+	return storage.QueueStats{Ready: r.GetReady(), Unacked: r.GetUnacked(), Consumers: r.GetConsumers(), ReadyBytes: r.GetReadyBytes()}, nil
+}
+
+func (c *Client) Touch(ctx context.Context, id storage.QueueID) error {
+	_, err := c.c.Touch(ctx, &pb.QueueRef{Queue: uint64(id)})
+	return fromStatus(err)
+}
+
+// Append sends the batch in one call; an error means its fate is unknown.
+func (c *Client) Append(ctx context.Context, batch []storage.Publish) ([]storage.Outcome, error) {
+	req := &pb.AppendRequest{Batch: make([]*pb.Publish, len(batch))}
+	for i, p := range batch {
+		req.Batch[i] = &pb.Publish{Queues: fromQueueIDs(p.Queues), Msg: toPBMessage(p.Msg)}
+	}
+	resp, err := c.c.Append(ctx, req)
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	if len(resp.GetOutcomes()) != len(batch) {
+		return nil, fmt.Errorf("append: %d outcomes for %d publishes", len(resp.GetOutcomes()), len(batch))
+	}
+	out := make([]storage.Outcome, len(batch))
+	for i, o := range resp.GetOutcomes() {
+		if len(o.GetRejected()) > 0 {
+			out[i].Rejected = toQueueIDs(o.GetRejected())
+		}
+		out[i].Err = fromPBError(o.GetErr())
+	}
+	return out, nil
+}
+
+// OpenSession opens a session stream. The stream lives until Close, not
+// until ctx ends: a session belongs to a gateway channel, not to a call.
+func (c *Client) OpenSession(ctx context.Context, sink storage.Sink) (storage.Session, error) {
+	stream, err := c.c.Session(context.WithoutCancel(ctx))
+	if err != nil {
+		return nil, fromStatus(err)
+	}
+	s := &session{stream: stream, sink: sink, done: make(chan struct{})}
+	s.mu.pending = map[uint64]chan *pb.SessionEvent_Reply{}
+	s.mu.consumers = map[string]struct{}{}
+	go s.receive()
+	return s, nil
+}
+
+// session is a storage.Session over one gRPC stream.
+//
+// Concurrency: sendMu serializes stream.Send (gRPC allows one sender); mu
+// guards the request ids waiting for replies and the live consumer tags;
+// the receive goroutine is the only reader of the stream and the only
+// caller of the sink.
+type session struct {
+	stream pb.Storage_SessionClient
+	sink   storage.Sink
+	sendMu sync.Mutex
+	mu     struct {
+		sync.Mutex
+		nextID    uint64
+		pending   map[uint64]chan *pb.SessionEvent_Reply
+		consumers map[string]struct{}
+		err       error // set once the stream has ended
+		closing   bool  // Close was called: the end of the stream is expected
+	}
+	done chan struct{} // closed when receive returns
+}
+
+func (s *session) send(req *pb.SessionRequest) error {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if err := s.stream.Send(req); err != nil {
+		return fmt.Errorf("%w: %v", ErrSessionLost, err)
+	}
+	return nil
+}
+
+// call sends a request and waits for its reply.
+func (s *session) call(ctx context.Context, req *pb.SessionRequest) (*pb.SessionEvent_Reply, error) {
+	ch := make(chan *pb.SessionEvent_Reply, 1)
+	s.mu.Lock()
+	if s.mu.err != nil {
+		s.mu.Unlock()
+		return nil, s.mu.err
+	}
+	s.mu.nextID++
+	req.Id = s.mu.nextID
+	s.mu.pending[req.Id] = ch
+	s.mu.Unlock()
+	if err := s.send(req); err != nil {
+		return nil, err
+	}
+	select {
+	case r, ok := <-ch:
+		if !ok {
+			return nil, ErrSessionLost
+		}
+		return r, fromPBError(r.GetErr())
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (s *session) Consume(spec storage.ConsumerSpec) error {
+	s.mu.Lock()
+	s.mu.consumers[spec.Tag] = struct{}{}
+	s.mu.Unlock()
+	_, err := s.call(context.Background(), &pb.SessionRequest{Op: &pb.SessionRequest_Consume_{Consume: &pb.SessionRequest_Consume{
+		Queue: uint64(spec.Queue), Tag: spec.Tag, Credit: spec.Credit, Unlimited: spec.Unlimited,
+		NoAck: spec.NoAck, Exclusive: spec.Exclusive, Priority: spec.Priority,
+	}}})
+	if err != nil {
+		s.forget(spec.Tag)
+	}
+	return err
+}
+
+func (s *session) forget(tag string) {
+	s.mu.Lock()
+	delete(s.mu.consumers, tag)
+	s.mu.Unlock()
+}
+
+func (s *session) Cancel(tag string) error {
+	s.forget(tag)
+	_, err := s.call(context.Background(), &pb.SessionRequest{Op: &pb.SessionRequest_Cancel_{Cancel: &pb.SessionRequest_Cancel{Tag: tag}}})
+	return err
+}
+
+func (s *session) Grant(tag string, credit uint32) {
+	_ = s.send(&pb.SessionRequest{Op: &pb.SessionRequest_Grant_{Grant: &pb.SessionRequest_Grant{Tag: tag, Credit: credit}}})
+}
+
+func (s *session) Get(ctx context.Context, queue storage.QueueID, noAck bool) (storage.Delivery, uint64, bool, error) {
+	r, err := s.call(ctx, &pb.SessionRequest{Op: &pb.SessionRequest_Get_{Get: &pb.SessionRequest_Get{Queue: uint64(queue), NoAck: noAck}}})
+	if err != nil || !r.GetOk() {
+		return storage.Delivery{}, r.GetRemaining(), false, err
+	}
+	return fromPBDelivery(r.GetDelivery()), r.GetRemaining(), true, nil
+}
+
+func (s *session) Settle(ops []storage.Settle) error {
+	batch := make([]*pb.Settle, len(ops))
+	for i, op := range ops {
+		batch[i] = &pb.Settle{Queue: uint64(op.Queue), Id: uint64(op.ID), Kind: uint32(op.Kind)}
+	}
+	return s.send(&pb.SessionRequest{Op: &pb.SessionRequest_Settle{Settle: &pb.SessionRequest_SettleBatch{Ops: batch}}})
+}
+
+// Close ends the stream; the node requeues the session's unacked messages
+// before it ends its side, which Close waits for.
+func (s *session) Close() error {
+	s.mu.Lock()
+	s.mu.closing = true
+	s.mu.Unlock()
+	s.sendMu.Lock()
+	err := s.stream.CloseSend()
+	s.sendMu.Unlock()
+	select {
+	case <-s.done:
+	case <-time.After(closeTimeout):
+		return fmt.Errorf("storage session close: no answer in %v", closeTimeout)
+	}
+	return err
+}
+
+// receive dispatches replies and events until the stream ends. When it
+// ends without Close, the node is gone: every consumer is cancelled.
+func (s *session) receive() {
+	defer close(s.done)
+	for {
+		ev, err := s.stream.Recv()
+		if err != nil {
+			s.lost(err)
+			return
+		}
+		s.dispatch(ev)
+	}
+}
+
+func (s *session) dispatch(ev *pb.SessionEvent) {
+	switch e := ev.GetEvent().(type) {
+	case *pb.SessionEvent_Reply_:
+		s.mu.Lock()
+		ch := s.mu.pending[e.Reply.GetId()]
+		delete(s.mu.pending, e.Reply.GetId())
+		s.mu.Unlock()
+		if ch != nil {
+			ch <- e.Reply
+		}
+	case *pb.SessionEvent_Deliveries_:
+		batch := make([]storage.Delivery, len(e.Deliveries.GetBatch()))
+		for i, d := range e.Deliveries.GetBatch() {
+			batch[i] = fromPBDelivery(d)
+		}
+		s.sink.Deliver(batch)
+	case *pb.SessionEvent_Cancelled_:
+		s.forget(e.Cancelled.GetTag())
+		s.sink.Cancelled(e.Cancelled.GetTag(), fromPBError(e.Cancelled.GetReason()))
+	}
+}
+
+// lost fails the waiting calls and, unless the stream ended cleanly after
+// Close, cancels the consumers so the gateway tells its clients.
+func (s *session) lost(err error) {
+	s.mu.Lock()
+	s.mu.err = fmt.Errorf("%w: %v", ErrSessionLost, err)
+	reason, expected := s.mu.err, s.mu.closing
+	for id, ch := range s.mu.pending {
+		close(ch)
+		delete(s.mu.pending, id)
+	}
+	tags := make([]string, 0, len(s.mu.consumers))
+	for tag := range s.mu.consumers {
+		tags = append(tags, tag)
+	}
+	s.mu.consumers = map[string]struct{}{}
+	s.mu.Unlock()
+	if expected {
+		return
+	}
+	for _, tag := range tags {
+		s.sink.Cancelled(tag, reason)
+	}
+}

@@ -1,0 +1,101 @@
+// Package storagegrpc carries the storage contract (api/storage) over gRPC:
+// Server exposes any storage.Node as the Storage service; Client is a
+// storage.Node that calls one. Refusals travel as *reply.Error both ways.
+package storagegrpc
+
+import (
+	"errors"
+
+	"github.com/warrenmq/warren/api/reply"
+	"github.com/warrenmq/warren/api/storage"
+	pb "github.com/warrenmq/warren/api/storagepb"
+)
+
+// toPBError encodes an error; *reply.Error keeps its code.
+func toPBError(err error) *pb.Error {
+	if err == nil {
+		return nil
+	}
+	var re *reply.Error
+	if errors.As(err, &re) {
+		return &pb.Error{Code: uint32(re.Code), Text: re.Text, ClassId: uint32(re.ClassID), MethodId: uint32(re.MethodID)}
+	}
+	return &pb.Error{Text: err.Error()}
+}
+
+// fromPBError decodes an error encoded by toPBError.
+func fromPBError(e *pb.Error) error {
+	if e == nil {
+		return nil
+	}
+	if e.Code == 0 {
+		return errors.New(e.Text)
+	}
+	return &reply.Error{Code: uint16(e.Code), Text: e.Text, ClassID: uint16(e.ClassId), MethodID: uint16(e.MethodId)}
+}
+
+func toPBSpec(s storage.QueueSpec) *pb.QueueSpec {
+	return &pb.QueueSpec{
+		Id: uint64(s.ID), Vhost: s.VHost, Name: s.Name,
+		Durable: s.Durable, AutoDelete: s.AutoDelete, Exclusive: s.Exclusive,
+		MessageTtl: s.MessageTTL, Expires: s.Expires, MaxLength: s.MaxLength, MaxLengthBytes: s.MaxLengthBytes,
+		Overflow: uint32(s.Overflow), MaxPriority: uint32(s.MaxPriority),
+		HasDlx: s.HasDLX, DeadLetterExchange: s.DeadLetterExchange,
+		HasDlRoutingKey: s.HasDLRoutingKey, DeadLetterRoutingKey: s.DeadLetterRoutingKey,
+		SingleActiveConsumer: s.SingleActiveConsumer,
+	}
+}
+
+func fromPBSpec(s *pb.QueueSpec) storage.QueueSpec {
+	return storage.QueueSpec{
+		ID: storage.QueueID(s.GetId()), VHost: s.GetVhost(), Name: s.GetName(),
+		Durable: s.GetDurable(), AutoDelete: s.GetAutoDelete(), Exclusive: s.GetExclusive(),
+		MessageTTL: s.GetMessageTtl(), Expires: s.GetExpires(),
+		MaxLength: s.GetMaxLength(), MaxLengthBytes: s.GetMaxLengthBytes(),
+		Overflow: storage.Overflow(s.GetOverflow()), MaxPriority: uint8(s.GetMaxPriority()),
+		HasDLX: s.GetHasDlx(), DeadLetterExchange: s.GetDeadLetterExchange(),
+		HasDLRoutingKey: s.GetHasDlRoutingKey(), DeadLetterRoutingKey: s.GetDeadLetterRoutingKey(),
+		SingleActiveConsumer: s.GetSingleActiveConsumer(),
+	}
+}
+
+func toPBMessage(m *storage.Message) *pb.Message {
+	return &pb.Message{
+		Exchange: m.Exchange, RoutingKey: m.RoutingKey, Properties: m.Properties, Body: m.Body,
+		Persistent: m.Persistent, Priority: uint32(m.Priority), Ttl: m.TTL,
+	}
+}
+
+func fromPBMessage(m *pb.Message) *storage.Message {
+	return &storage.Message{
+		Exchange: m.GetExchange(), RoutingKey: m.GetRoutingKey(), Properties: m.GetProperties(), Body: m.GetBody(),
+		Persistent: m.GetPersistent(), Priority: uint8(m.GetPriority()), TTL: m.GetTtl(),
+	}
+}
+
+func toPBDelivery(d storage.Delivery) *pb.Delivery {
+	return &pb.Delivery{Tag: d.Tag, Queue: uint64(d.Queue), Id: uint64(d.ID), Redelivered: d.Redelivered, Msg: toPBMessage(d.Msg)}
+}
+
+func fromPBDelivery(d *pb.Delivery) storage.Delivery {
+	return storage.Delivery{
+		Tag: d.GetTag(), Queue: storage.QueueID(d.GetQueue()), ID: storage.MsgID(d.GetId()),
+		Redelivered: d.GetRedelivered(), Msg: fromPBMessage(d.GetMsg()),
+	}
+}
+
+func toQueueIDs(ids []uint64) []storage.QueueID {
+	out := make([]storage.QueueID, len(ids))
+	for i, id := range ids {
+		out[i] = storage.QueueID(id)
+	}
+	return out
+}
+
+func fromQueueIDs(ids []storage.QueueID) []uint64 {
+	out := make([]uint64, len(ids))
+	for i, id := range ids {
+		out[i] = uint64(id)
+	}
+	return out
+}

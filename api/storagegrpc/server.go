@@ -1,0 +1,171 @@
+package storagegrpc
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/warrenmq/warren/api/storage"
+	pb "github.com/warrenmq/warren/api/storagepb"
+)
+
+// sendQueue bounds the events waiting to go out on one session stream. The
+// node's deliveries are bounded by credit and replies by requests, so a full
+// queue means the gateway is not reading: the session goroutine then waits.
+const sendQueue = 4096
+
+// Server exposes a storage.Node as the Storage gRPC service.
+type Server struct {
+	pb.UnimplementedStorageServer
+	node storage.Node
+}
+
+// NewServer serves node.
+func NewServer(node storage.Node) *Server { return &Server{node: node} }
+
+func (s *Server) CreateQueue(ctx context.Context, r *pb.CreateQueueRequest) (*pb.Empty, error) {
+	return &pb.Empty{}, toStatus(s.node.CreateQueue(ctx, fromPBSpec(r.GetSpec())))
+}
+
+func (s *Server) DeleteQueue(ctx context.Context, r *pb.DeleteQueueRequest) (*pb.Count, error) {
+	n, err := s.node.DeleteQueue(ctx, storage.QueueID(r.GetQueue()), r.GetIfUnused(), r.GetIfEmpty())
+	return &pb.Count{Count: n}, toStatus(err)
+}
+
+func (s *Server) PurgeQueue(ctx context.Context, r *pb.QueueRef) (*pb.Count, error) {
+	n, err := s.node.PurgeQueue(ctx, storage.QueueID(r.GetQueue()))
+	return &pb.Count{Count: n}, toStatus(err)
+}
+
+func (s *Server) Stats(ctx context.Context, r *pb.QueueRef) (*pb.QueueStats, error) {
+	st, err := s.node.Stats(ctx, storage.QueueID(r.GetQueue()))
+	return &pb.QueueStats{Ready: st.Ready, Unacked: st.Unacked, Consumers: st.Consumers, ReadyBytes: st.ReadyBytes}, toStatus(err)
+}
+
+func (s *Server) Touch(ctx context.Context, r *pb.QueueRef) (*pb.Empty, error) {
+	return &pb.Empty{}, toStatus(s.node.Touch(ctx, storage.QueueID(r.GetQueue())))
+}
+
+func (s *Server) Append(ctx context.Context, r *pb.AppendRequest) (*pb.AppendResponse, error) {
+	batch := make([]storage.Publish, len(r.GetBatch()))
+	for i, p := range r.GetBatch() {
+		batch[i] = storage.Publish{Queues: toQueueIDs(p.GetQueues()), Msg: fromPBMessage(p.GetMsg())}
+	}
+	outcomes, err := s.node.Append(ctx, batch)
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	resp := &pb.AppendResponse{Outcomes: make([]*pb.Outcome, len(outcomes))}
+	for i, o := range outcomes {
+		resp.Outcomes[i] = &pb.Outcome{Rejected: fromQueueIDs(o.Rejected), Err: toPBError(o.Err)}
+	}
+	return resp, nil
+}
+
+// Session runs one session until the gateway ends the stream; the node
+// session is then closed, which requeues its unacked messages.
+func (s *Server) Session(stream pb.Storage_SessionServer) error {
+	out := newEventSender(stream)
+	defer out.stop()
+	sess, err := s.node.OpenSession(stream.Context(), out)
+	if err != nil {
+		return toStatus(err)
+	}
+	defer sess.Close()
+	for {
+		req, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		serveRequest(stream.Context(), sess, req, out)
+	}
+}
+
+// serveRequest applies one session request and queues its reply, if any.
+func serveRequest(ctx context.Context, sess storage.Session, req *pb.SessionRequest, out *eventSender) {
+	reply := &pb.SessionEvent_Reply{Id: req.GetId()}
+	switch op := req.GetOp().(type) {
+	case *pb.SessionRequest_Consume_:
+		c := op.Consume
+		reply.Err = toPBError(sess.Consume(storage.ConsumerSpec{
+			Queue: storage.QueueID(c.GetQueue()), Tag: c.GetTag(), Credit: c.GetCredit(), Unlimited: c.GetUnlimited(),
+			NoAck: c.GetNoAck(), Exclusive: c.GetExclusive(), Priority: c.GetPriority(),
+		}))
+	case *pb.SessionRequest_Cancel_:
+		reply.Err = toPBError(sess.Cancel(op.Cancel.GetTag()))
+	case *pb.SessionRequest_Grant_:
+		sess.Grant(op.Grant.GetTag(), op.Grant.GetCredit())
+		return
+	case *pb.SessionRequest_Get_:
+		d, remaining, ok, err := sess.Get(ctx, storage.QueueID(op.Get.GetQueue()), op.Get.GetNoAck())
+		reply.Err, reply.Ok, reply.Remaining = toPBError(err), ok, remaining
+		if ok {
+			reply.Delivery = toPBDelivery(d)
+		}
+	case *pb.SessionRequest_Settle:
+		ops := make([]storage.Settle, len(op.Settle.GetOps()))
+		for i, s := range op.Settle.GetOps() {
+			ops[i] = storage.Settle{Queue: storage.QueueID(s.GetQueue()), ID: storage.MsgID(s.GetId()), Kind: storage.SettleKind(s.GetKind())}
+		}
+		_ = sess.Settle(ops) // settling is one-way; a failing node ends the stream
+		return
+	}
+	out.send(&pb.SessionEvent{Event: &pb.SessionEvent_Reply_{Reply: reply}})
+}
+
+// eventSender is the storage.Sink of a served session: it queues events
+// and one goroutine sends them, since a gRPC stream allows one sender and
+// the node's sink must not wait on the network.
+type eventSender struct {
+	stream pb.Storage_SessionServer
+	events chan *pb.SessionEvent
+	done   chan struct{}
+	once   sync.Once
+}
+
+func newEventSender(stream pb.Storage_SessionServer) *eventSender {
+	e := &eventSender{stream: stream, events: make(chan *pb.SessionEvent, sendQueue), done: make(chan struct{})}
+	go e.run()
+	return e
+}
+
+func (e *eventSender) run() {
+	for {
+		select {
+		case ev := <-e.events:
+			if e.stream.Send(ev) != nil {
+				e.stop()
+				return
+			}
+		case <-e.done:
+			return
+		}
+	}
+}
+
+func (e *eventSender) send(ev *pb.SessionEvent) {
+	select {
+	case e.events <- ev:
+	case <-e.done:
+	}
+}
+
+func (e *eventSender) stop() { e.once.Do(func() { close(e.done) }) }
+
+// Deliver implements storage.Sink.
+func (e *eventSender) Deliver(batch []storage.Delivery) {
+	ds := make([]*pb.Delivery, len(batch))
+	for i, d := range batch {
+		ds[i] = toPBDelivery(d)
+	}
+	e.send(&pb.SessionEvent{Event: &pb.SessionEvent_Deliveries_{Deliveries: &pb.SessionEvent_Deliveries{Batch: ds}}})
+}
+
+// Cancelled implements storage.Sink.
+func (e *eventSender) Cancelled(tag string, reason error) {
+	e.send(&pb.SessionEvent{Event: &pb.SessionEvent_Cancelled_{Cancelled: &pb.SessionEvent_Cancelled{Tag: tag, Reason: toPBError(reason)}}})
+}
