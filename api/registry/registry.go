@@ -1,0 +1,112 @@
+// Package registry is how Warren's services find each other: storage nodes
+// and gateways register in a NATS KV bucket and refresh their entry on a
+// heartbeat; anyone watching the bucket sees which are up. An entry whose
+// heartbeat is older than its TTL counts as down, so a SIGKILLed service is
+// noticed without its cooperation.
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Bucket holds one key per registered service.
+const Bucket = "warren-registry"
+
+// Kinds of service.
+const (
+	StorageNode = "storage-node"
+	Gateway     = "gateway"
+)
+
+// Entry describes one running service.
+type Entry struct {
+	Kind      string    `json:"kind"`
+	Name      string    `json:"name"`
+	Addr      string    `json:"addr"` // where its gRPC service listens; empty for gateways
+	Heartbeat time.Time `json:"heartbeat"`
+	// TTL is how long the entry counts as alive after Heartbeat.
+	TTL time.Duration `json:"ttl"`
+}
+
+// Alive reports whether the entry's heartbeat is recent enough at now.
+func (e Entry) Alive(now time.Time) bool { return now.Sub(e.Heartbeat) <= e.TTL }
+
+func key(kind, name string) string { return kind + "." + name }
+
+// OpenBucket creates the registry bucket if needed.
+func OpenBucket(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {
+	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: Bucket, History: 1, Storage: jetstream.FileStorage})
+	if err != nil {
+		return nil, fmt.Errorf("open KV bucket %s: %w", Bucket, err)
+	}
+	return kv, nil
+}
+
+// Register writes e and refreshes it every interval until ctx ends; the
+// entry lives for three intervals after each refresh. The first write
+// happens before Register returns, so a caller can rely on being visible.
+func Register(ctx context.Context, kv jetstream.KeyValue, e Entry, interval time.Duration, log *slog.Logger) error {
+	e.TTL = 3 * interval
+	if err := put(ctx, kv, e); err != nil {
+		return err
+	}
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := put(ctx, kv, e); err != nil && ctx.Err() == nil {
+					log.Warn("registry heartbeat failed", "kind", e.Kind, "name", e.Name, "err", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+func put(ctx context.Context, kv jetstream.KeyValue, e Entry) error {
+	e.Heartbeat = time.Now()
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if _, err := kv.Put(ctx, key(e.Kind, e.Name), b); err != nil {
+		return fmt.Errorf("register %s %s: %w", e.Kind, e.Name, err)
+	}
+	return nil
+}
+
+// Deregister removes an entry at once, for an orderly shutdown.
+func Deregister(ctx context.Context, kv jetstream.KeyValue, kind, name string) error {
+	return kv.Delete(ctx, key(kind, name))
+}
+
+// List returns the entries of a kind that are alive now.
+func List(ctx context.Context, kv jetstream.KeyValue, kind string) ([]Entry, error) {
+	lister, err := kv.ListKeysFiltered(ctx, kind+".>")
+	if err != nil {
+		return nil, fmt.Errorf("list %s: %w", kind, err)
+	}
+	now := time.Now()
+	var out []Entry
+	for k := range lister.Keys() {
+		v, err := kv.Get(ctx, k)
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		var e Entry
+		if json.Unmarshal(v.Value(), &e) == nil && e.Alive(now) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
