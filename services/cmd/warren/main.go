@@ -16,6 +16,7 @@ import (
 
 	"github.com/warrenmq/warren/services/embedded"
 	"github.com/warrenmq/warren/services/perf"
+	"github.com/warrenmq/warren/services/storagenode"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -33,6 +34,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
+	case "storage-node":
+		return storageNode(args[1:], stderr)
 	case "perf":
 		return perf.Main(args[1:], stdout, stderr)
 	case "version":
@@ -51,8 +54,9 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: warren <command> [flags]
 
 commands:
-  serve    run the whole broker in one process (embedded NATS, control plane, storage node, gateway)
-  perf     run the load generator against an AMQP broker
+  serve          run the whole broker in one process (embedded NATS, control plane, storage node, gateway)
+  storage-node   run a storage node of the split deployment (gRPC service, registered in NATS)
+  perf           run the load generator against an AMQP broker
   version  print the version
 `)
 }
@@ -74,12 +78,11 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	o.MemoryHighWatermark = int64(*memFraction * float64(totalMemory()))
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(*level)); err != nil {
-		fmt.Fprintf(stderr, "warren: bad --log-level: %v\n", err)
+	log, ok := newLogger(*level, stderr)
+	if !ok {
 		return 2
 	}
-	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: lv}))
+	o.Log = log
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if err := embedded.Run(ctx, o); err != nil {
@@ -103,4 +106,40 @@ func totalMemory() uint64 {
 		}
 	}
 	return 0
+}
+
+func storageNode(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("storage-node", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o storagenode.Options
+	fs.StringVar(&o.DataDir, "data-dir", "./data", "folder for the node's Pebble store")
+	fs.StringVar(&o.GRPCAddr, "grpc-addr", ":7001", "storage gRPC listen address")
+	fs.StringVar(&o.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server holding the topology and the registry")
+	fs.StringVar(&o.Name, "name", "", "name in the registry (default: the gRPC listen address)")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log, ok := newLogger(*level, stderr)
+	if !ok {
+		return 2
+	}
+	o.Log = log
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := storagenode.Run(ctx, o); err != nil {
+		log.Error("warren storage-node failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// newLogger makes the text logger every subcommand uses.
+func newLogger(level string, w io.Writer) (*slog.Logger, bool) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		fmt.Fprintf(w, "warren: bad --log-level: %v\n", err)
+		return nil, false
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv})), true
 }

@@ -1,0 +1,129 @@
+// Package storagenode runs a storage node as its own process — `warren
+// storage-node` in the split deployment: the node on Pebble, its gRPC
+// service, its entry in the registry, and dead-letter routing to whichever
+// node owns the target queue.
+package storagenode
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+
+	"github.com/warrenmq/warren/api/registry"
+	"github.com/warrenmq/warren/api/storagegrpc"
+	pb "github.com/warrenmq/warren/api/storagepb"
+	"github.com/warrenmq/warren/api/topokv"
+	"github.com/warrenmq/warren/api/topology"
+	"github.com/warrenmq/warren/services/deadletter"
+	"github.com/warrenmq/warren/storage-node/node"
+)
+
+// heartbeat is how often the node refreshes its registry entry.
+const heartbeat = 2 * time.Second
+
+// stopGrace bounds a graceful gRPC stop before open streams are cut.
+const stopGrace = 10 * time.Second
+
+// Options configure `warren storage-node`.
+type Options struct {
+	DataDir  string
+	GRPCAddr string
+	NATSURL  string
+	Name     string // registry name; empty means host:port of the gRPC listener
+	Log      *slog.Logger
+	// Ready, when set, receives the node's registry entry once it serves.
+	Ready func(registry.Entry)
+}
+
+// Run serves until ctx ends, then deregisters, stops gRPC and closes the node.
+func Run(ctx context.Context, o Options) error {
+	nc, err := nats.Connect(o.NATSURL, nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("connect to nats %s: %w", o.NATSURL, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	ln, err := net.Listen("tcp", o.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("grpc listen %s: %w", o.GRPCAddr, err)
+	}
+	defer ln.Close()
+	if o.Name == "" {
+		o.Name = ln.Addr().String()
+	}
+	return serve(ctx, o, nc, js, ln)
+}
+
+func serve(ctx context.Context, o Options, nc *nats.Conn, js jetstream.JetStream, ln net.Listener) error {
+	regKV, err := registry.OpenBucket(ctx, js)
+	if err != nil {
+		return err
+	}
+	topoKV, err := topokv.OpenBucket(ctx, js)
+	if err != nil {
+		return err
+	}
+	mirror, err := topokv.Watch(ctx, topoKV, o.Log)
+	if err != nil {
+		return err
+	}
+	peers := newPeers(regKV, o.Name)
+	defer peers.close()
+	n, err := node.Open(o.DataDir, node.Options{
+		Events:       &natsEvents{nc: nc, log: o.Log},
+		DeadLetterer: &deadletter.Router{Instance: topology.DefaultInstance, Mirror: mirror, Node: peers.node},
+		Logger:       o.Log,
+	})
+	if err != nil {
+		return fmt.Errorf("open storage node: %w", err)
+	}
+	defer n.Close()
+	peers.setLocal(n)
+	srv := grpc.NewServer()
+	pb.RegisterStorageServer(srv, storagegrpc.NewServer(n))
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	entry := registry.Entry{Kind: registry.StorageNode, Name: o.Name, Addr: ln.Addr().String()}
+	if err := registry.Register(ctx, regKV, entry, heartbeat, o.Log); err != nil {
+		srv.Stop()
+		return err
+	}
+	o.Log.Info("storage node serving", "name", o.Name, "grpc", entry.Addr, "data", o.DataDir)
+	if o.Ready != nil {
+		o.Ready(entry)
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("grpc serve: %w", err)
+	}
+	return stop(o, regKV, srv)
+}
+
+// stop deregisters first, so no new sessions arrive, then lets open calls
+// finish for a while.
+func stop(o Options, regKV jetstream.KeyValue, srv *grpc.Server) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := registry.Deregister(ctx, regKV, registry.StorageNode, o.Name); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		o.Log.Warn("deregister", "err", err)
+	}
+	done := make(chan struct{})
+	go func() { srv.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(stopGrace):
+		srv.Stop()
+	}
+	return nil
+}
