@@ -26,7 +26,7 @@ type pubReq struct {
 	stored  storage.Message
 	targets []target
 	m       *wire.BasicPublish // for basic.return when every target queue vanished
-	nacked  bool               // set by the appender: some queue refused it, or storage failed
+	nacked  atomic.Bool        // some queue refused it, or storage failed; set by any node's store goroutine
 	lost    atomic.Int32       // targets whose queue was deleted after routing
 }
 
@@ -196,7 +196,7 @@ func (a *appender) storeOn(ctx context.Context, name string, nb *nodeBatch) {
 			continue
 		}
 		if o.Err != nil || len(o.Rejected) > 0 {
-			r.nacked = true // written by this node's goroutine only; read after wg.Wait
+			r.nacked.Store(true)
 		}
 	}
 }
@@ -212,7 +212,7 @@ func queueGone(err error) bool {
 
 func (nb *nodeBatch) nackAll() {
 	for _, r := range nb.reqs {
-		r.nacked = true
+		r.nacked.Store(true)
 	}
 }
 
@@ -241,7 +241,7 @@ func (a *appender) confirm(batch []*pubReq) {
 			if run != nil && run.ch != r.ch {
 				flush()
 			}
-			if r.nacked {
+			if r.nacked.Load() {
 				flush()
 				_ = w.WriteMethod(r.ch.id, &wire.BasicNack{DeliveryTag: r.seq})
 				continue

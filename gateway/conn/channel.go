@@ -32,8 +32,8 @@ type channel struct {
 	consumers      map[string]*consumer
 	pendingSettles []settleOp              // validated acks not yet sent to storage; see flushSettles
 	sessions       map[string]*nodeSession // by storage node name
-	replyTo        string                  // direct reply-to consumer tag, once consuming it
-	replyAddr      string                  // the reply address requests carry
+	replyTo        string                  // direct reply-to consumer tag; written under mu (replies read it)
+	replyAddr      string                  // the reply address requests carry; written under mu
 
 	mu struct {
 		sync.Mutex
@@ -92,6 +92,7 @@ func (ch *channel) handle(m wire.Method) error {
 	}
 	switch m := m.(type) {
 	case *wire.ChannelClose:
+		ch.c.pub.barrier() // confirms of earlier publishes go out before close-ok
 		ch.release()
 		delete(ch.c.channels, ch.id)
 		return ch.c.out.method(ch.id, &wire.ChannelCloseOk{})

@@ -47,9 +47,10 @@ type Conn struct {
 	stopping chan struct{} // closed when connection.close is sent
 	// framesRead counts frames from the client; the heartbeat tick compares
 	// it between ticks instead of reading the clock on every frame.
-	framesRead atomic.Uint64
-	closeOnce  sync.Once
-	credit     creditLedger
+	framesRead  atomic.Uint64
+	gateWaiting atomic.Bool // the reader is held at the publish gate
+	closeOnce   sync.Once
+	credit      creditLedger
 }
 
 // New prepares a connection; Serve runs it.
@@ -290,7 +291,7 @@ func (c *Conn) heartbeatTick(now time.Time, hb *heartbeatState) bool {
 	if now.UnixNano()-c.out.lastWrite.Load() >= int64(c.heartbeat/2) {
 		_ = c.out.with(func(w *wire.FrameWriter) error { return w.WriteHeartbeat() })
 	}
-	if n := c.framesRead.Load(); n != hb.frames {
+	if n := c.framesRead.Load(); n != hb.frames || c.gateWaiting.Load() {
 		hb.frames, hb.lastHeard = n, now
 	}
 	if now.Sub(hb.lastHeard) > 2*c.heartbeat {

@@ -67,7 +67,11 @@ func (ch *channel) qos(m *wire.BasicQos) error {
 			g = ch.rebalanceLocked()
 		}
 	} else {
-		ch.prefetch, ch.globalPrefetch = uint32(m.PrefetchCount), 0
+		ch.prefetch = uint32(m.PrefetchCount)
+		if ch.globalPrefetch > 0 {
+			g = ch.liftGlobalLocked()
+		}
+		ch.globalPrefetch = 0
 	}
 	ch.mu.Unlock()
 	g.send()
@@ -169,16 +173,20 @@ func (ch *channel) cancel(m *wire.BasicCancel) error {
 	}
 	ch.mu.Lock()
 	cons, ok := ch.consumers[m.ConsumerTag]
-	if ok {
-		ch.removeConsumerLocked(cons)
-	}
-	g := ch.rebalanceIfGlobalLocked()
 	ch.mu.Unlock()
-	g.send()
 	if ok {
+		// Storage first, with the consumer still registered: deliveries it
+		// pushes meanwhile still reach the client (allowed before
+		// cancel-ok), and none is orphaned, which for a no-ack consumer,
+		// whose messages leave the queue when delivered, would lose them.
 		if err := cons.sess.s.Cancel(cons.tag); err != nil {
 			ch.c.cfg.Log.Warn("cancel consumer", "tag", cons.tag, "err", err)
 		}
+		ch.mu.Lock()
+		ch.removeConsumerLocked(cons)
+		g := ch.rebalanceIfGlobalLocked()
+		ch.mu.Unlock()
+		g.send()
 		ch.c.autoDelete([]*topology.Queue{cons.queue})
 	}
 	return ch.reply(m.NoWait, &wire.BasicCancelOk{ConsumerTag: m.ConsumerTag})

@@ -51,6 +51,13 @@ func (d *deliveries) skipTag() uint64 {
 // ok is false when a single tag is unknown or already settled.
 func (d *deliveries) take(tag uint64, multiple bool) (out []delivery, ok bool) {
 	if multiple {
+		// RabbitMQ's collect_acks refuses a multiple settle whose tag is not
+		// an outstanding delivery (406 unknown delivery tag); tag 0 means all.
+		if tag != 0 {
+			if i := d.find(tag); i < 0 || d.list[i].settled {
+				return nil, false
+			}
+		}
 		for i := d.head; i < len(d.list) && (tag == 0 || d.list[i].tag <= tag); i++ {
 			if !d.list[i].settled {
 				out = append(out, d.settle(i))

@@ -77,3 +77,28 @@ func TestDeliveriesCompactKeepsLookups(t *testing.T) {
 		t.Fatalf("open = %d, want 999", d.open)
 	}
 }
+
+// RabbitMQ refuses a multiple ack whose tag is not outstanding (406), and
+// settles nothing when it does.
+func TestMultipleSettleNeedsAnOutstandingTag(t *testing.T) {
+	var d deliveries
+	d.init()
+	for i := 0; i < 3; i++ {
+		d.add(delivery{})
+	}
+	if _, ok := d.take(2, true); !ok {
+		t.Fatal("multiple ack of an outstanding tag refused")
+	}
+	if _, ok := d.take(2, true); ok {
+		t.Fatal("second multiple ack of tag 2 accepted")
+	}
+	if _, ok := d.take(9, true); ok {
+		t.Fatal("multiple ack of a never-delivered tag accepted")
+	}
+	if d.open != 1 {
+		t.Fatalf("refused settles changed the ledger: open = %d, want 1", d.open)
+	}
+	if got, ok := d.take(0, true); !ok || len(got) != 1 {
+		t.Fatalf("multiple with tag 0 (everything): %d, %v", len(got), ok)
+	}
+}

@@ -101,6 +101,7 @@ func (c *Conn) openChannel(id uint16) error {
 // closeChannelLocked sends channel.close for a soft error and releases the
 // channel's consumers and unacked messages at once, as RabbitMQ does.
 func (c *Conn) closeChannelLocked(ch *channel, e *reply.Error) {
+	c.pub.barrier() // confirms of earlier publishes go out before channel.close
 	ch.closing = true
 	ch.release()
 	_ = c.out.method(ch.id, &wire.ChannelClose{

@@ -70,6 +70,10 @@ func (c *Conn) waitGate() bool {
 	if notify {
 		_ = c.out.method(0, &wire.ConnectionBlocked{Reason: reason})
 	}
+	// Not reading means not seeing the client's heartbeats; like RabbitMQ
+	// (rabbit_heartbeat:pause_monitor), don't count silence while blocked.
+	c.gateWaiting.Store(true)
+	defer c.gateWaiting.Store(false)
 	select {
 	case <-open:
 	case <-c.stopping:

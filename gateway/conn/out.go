@@ -48,12 +48,13 @@ func (o *outbox) with(fn func(w *wire.FrameWriter) error) error {
 		return net.ErrClosed
 	}
 	err := fn(o.mu.active)
+	o.kickLocked() // under the lock: close cannot close wake in between
 	o.mu.Unlock()
-	o.kick()
 	return err
 }
 
-func (o *outbox) kick() {
+// kickLocked wakes the writer; the caller holds mu, and wake is open.
+func (o *outbox) kickLocked() {
 	select {
 	case o.wake <- struct{}{}:
 	default:
@@ -103,11 +104,10 @@ func (o *outbox) flushOnce() bool {
 // close stops accepting frames; the writer flushes what was queued and stops.
 func (o *outbox) close() {
 	o.mu.Lock()
-	already := o.mu.closed
-	o.mu.closed = true
-	o.mu.Unlock()
-	if !already {
-		close(o.wake)
+	defer o.mu.Unlock()
+	if !o.mu.closed {
+		o.mu.closed = true
+		close(o.wake) // under the lock, so no kickLocked can follow it
 	}
 }
 

@@ -134,3 +134,28 @@ func (ch *channel) rebalanceIfGlobalLocked() grants {
 	}
 	return ch.rebalanceLocked()
 }
+
+// liftedCredit is what a consumer that had no prefetch of its own gets when
+// the global limit is lifted: storage cannot turn a limited consumer into an
+// unlimited one, so it gets more credit than any channel holds.
+const liftedCredit = 1 << 30
+
+// liftGlobalLocked ends the shared budget (a basic.qos global=false after a
+// global one, as RabbitMQ 3.10): consumers with a prefetch of their own go
+// back to it; those without one are made effectively unlimited.
+func (ch *channel) liftGlobalLocked() grants {
+	g := grants{}
+	for _, cons := range ch.mu.order {
+		if cons.cs.limit != 0 {
+			if room := cons.cs.limit - min(cons.cs.limit, cons.cs.held+cons.cs.credit); room > 0 {
+				cons.cs.credit += room
+				ch.mu.creditOut += room
+				g[cons] += room
+			}
+			continue
+		}
+		cons.cs.unlimited = true
+		g[cons] += liftedCredit
+	}
+	return g
+}

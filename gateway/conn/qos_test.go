@@ -77,3 +77,23 @@ func TestGlobalPrefetchBudget(t *testing.T) {
 		t.Fatalf("removing a consumer must keep its unacked counted, unacked=%d", ch.mu.unacked)
 	}
 }
+
+// A basic.qos global=false after a global one lifts the shared limit: a
+// consumer with no prefetch of its own must not be left without credit.
+func TestLiftingGlobalPrefetchFreesConsumers(t *testing.T) {
+	ch := newTestChannel(0, 1)
+	a, _, _ := addConsumer(ch, "a")
+	b, _, _ := addConsumer(ch, "b")
+	first := ch.rebalanceLocked()
+	if total(first) != 1 {
+		t.Fatalf("global 1 handed out %d credits", total(first))
+	}
+	starved := a
+	if first[a] == 1 {
+		starved = b
+	}
+	g := ch.liftGlobalLocked()
+	if g[starved] == 0 || !starved.cs.unlimited {
+		t.Fatalf("consumer without credit got %d after the limit was lifted", g[starved])
+	}
+}

@@ -62,9 +62,12 @@ func (ch *channel) consumeReplyTo(m *wire.BasicConsume) error {
 	}
 	var b [18]byte
 	_, _ = rand.Read(b[:])
+	ch.mu.Lock()
 	ch.replyTo = tag
 	ch.replyAddr = replyToPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	ch.c.cfg.replies.put(ch.replyAddr, ch)
+	addr := ch.replyAddr
+	ch.mu.Unlock()
+	ch.c.cfg.replies.put(addr, ch)
 	return ch.reply(m.NoWait, &wire.BasicConsumeOk{ConsumerTag: tag})
 }
 
@@ -90,6 +93,9 @@ func (c *Conn) deliverReply(m *wire.BasicPublish, msg *storage.Message) {
 	}
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
+	if ch.replyTo == "" || ch.closing {
+		return // the requester stopped consuming or is closing: dropped
+	}
 	tag := ch.mu.deliveries.skipTag()
 	d := wire.BasicDeliver{ConsumerTag: ch.replyTo, DeliveryTag: tag, Exchange: "", RoutingKey: m.RoutingKey}
 	_ = ch.c.out.with(func(w *wire.FrameWriter) error {
@@ -99,10 +105,13 @@ func (c *Conn) deliverReply(m *wire.BasicPublish, msg *storage.Message) {
 
 // releaseReplyTo ends a channel's direct reply-to consumer.
 func (c *Conn) releaseReplyTo(ch *channel) {
-	if ch.replyAddr != "" {
-		c.cfg.replies.remove(ch.replyAddr)
-	}
+	ch.mu.Lock()
+	addr := ch.replyAddr
 	ch.replyTo, ch.replyAddr = "", ""
+	ch.mu.Unlock()
+	if addr != "" {
+		c.cfg.replies.remove(addr)
+	}
 }
 
 // replyToDeclare answers a passive declare of a reply address: it exists

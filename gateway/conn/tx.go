@@ -34,6 +34,13 @@ func (ch *channel) txCommit() error {
 		ch.c.pub.submit(r)
 	}
 	ch.c.pub.barrier()
+	for _, r := range tx.publishes {
+		if r.nacked.Load() {
+			// Some publish was not stored: commit-ok would claim otherwise
+			// (rabbit_channel's "partial tx completion").
+			return reply.Errorf(reply.PreconditionFailed, "partial tx completion")
+		}
+	}
 	if err := ch.applySettles(tx.settles); err != nil {
 		return err
 	}
