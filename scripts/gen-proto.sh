@@ -10,4 +10,4 @@ export PATH="$PATH:$(go env GOPATH)/bin"
 protoc -I proto \
 	--go_out=. --go_opt=module=github.com/warrenmq/warren/api \
 	--go-grpc_out=. --go-grpc_opt=module=github.com/warrenmq/warren/api \
-	proto/warren/storage/v1/storage.proto
+	proto/warren/common/v1/error.proto proto/warren/storage/v1/storage.proto proto/warren/control/v1/control.proto

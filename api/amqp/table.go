@@ -94,3 +94,21 @@ func patchLength(b []byte, start int) ([]byte, error) {
 	binary.BigEndian.PutUint32(b[start:], uint32(n))
 	return b, nil
 }
+
+// MarshalTable encodes a table for storage or transport, as a standalone
+// field table (with its length prefix). An empty table encodes as nil.
+func MarshalTable(t Table) ([]byte, error) {
+	if len(t) == 0 {
+		return nil, nil
+	}
+	return AppendTable(nil, t)
+}
+
+// UnmarshalTable decodes what MarshalTable produced; nil decodes as nil.
+func UnmarshalTable(b []byte) (Table, error) {
+	if len(b) == 0 {
+		return nil, nil
+	}
+	t, _, err := ReadTable(b)
+	return t, err
+}

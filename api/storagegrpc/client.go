@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/warrenmq/warren/api/rpcerr"
 	"github.com/warrenmq/warren/api/storage"
 	pb "github.com/warrenmq/warren/api/storagepb"
 )
@@ -31,30 +32,30 @@ func NewClient(cc grpc.ClientConnInterface) *Client { return &Client{c: pb.NewSt
 
 func (c *Client) CreateQueue(ctx context.Context, spec storage.QueueSpec) error {
 	_, err := c.c.CreateQueue(ctx, &pb.CreateQueueRequest{Spec: toPBSpec(spec)})
-	return fromStatus(err)
+	return rpcerr.FromStatus(err)
 }
 
 func (c *Client) DeleteQueue(ctx context.Context, id storage.QueueID, ifUnused, ifEmpty bool) (uint64, error) {
 	r, err := c.c.DeleteQueue(ctx, &pb.DeleteQueueRequest{Queue: uint64(id), IfUnused: ifUnused, IfEmpty: ifEmpty})
-	return r.GetCount(), fromStatus(err)
+	return r.GetCount(), rpcerr.FromStatus(err)
 }
 
 func (c *Client) PurgeQueue(ctx context.Context, id storage.QueueID) (uint64, error) {
 	r, err := c.c.PurgeQueue(ctx, &pb.QueueRef{Queue: uint64(id)})
-	return r.GetCount(), fromStatus(err)
+	return r.GetCount(), rpcerr.FromStatus(err)
 }
 
 func (c *Client) Stats(ctx context.Context, id storage.QueueID) (storage.QueueStats, error) {
 	r, err := c.c.Stats(ctx, &pb.QueueRef{Queue: uint64(id)})
 	if err != nil {
-		return storage.QueueStats{}, fromStatus(err)
+		return storage.QueueStats{}, rpcerr.FromStatus(err)
 	}
 	return storage.QueueStats{Ready: r.GetReady(), Unacked: r.GetUnacked(), Consumers: r.GetConsumers(), ReadyBytes: r.GetReadyBytes()}, nil
 }
 
 func (c *Client) Touch(ctx context.Context, id storage.QueueID) error {
 	_, err := c.c.Touch(ctx, &pb.QueueRef{Queue: uint64(id)})
-	return fromStatus(err)
+	return rpcerr.FromStatus(err)
 }
 
 // Append sends the batch in one call; an error means its fate is unknown.
@@ -65,7 +66,7 @@ func (c *Client) Append(ctx context.Context, batch []storage.Publish) ([]storage
 	}
 	resp, err := c.c.Append(ctx, req)
 	if err != nil {
-		return nil, fromStatus(err)
+		return nil, rpcerr.FromStatus(err)
 	}
 	if len(resp.GetOutcomes()) != len(batch) {
 		return nil, fmt.Errorf("append: %d outcomes for %d publishes", len(resp.GetOutcomes()), len(batch))
@@ -75,7 +76,7 @@ func (c *Client) Append(ctx context.Context, batch []storage.Publish) ([]storage
 		if len(o.GetRejected()) > 0 {
 			out[i].Rejected = toQueueIDs(o.GetRejected())
 		}
-		out[i].Err = fromPBError(o.GetErr())
+		out[i].Err = rpcerr.Decode(o.GetErr())
 	}
 	return out, nil
 }
@@ -83,11 +84,13 @@ func (c *Client) Append(ctx context.Context, batch []storage.Publish) ([]storage
 // OpenSession opens a session stream. The stream lives until Close, not
 // until ctx ends: a session belongs to a gateway channel, not to a call.
 func (c *Client) OpenSession(ctx context.Context, sink storage.Sink) (storage.Session, error) {
-	stream, err := c.c.Session(context.WithoutCancel(ctx))
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stream, err := c.c.Session(sctx)
 	if err != nil {
-		return nil, fromStatus(err)
+		cancel()
+		return nil, rpcerr.FromStatus(err)
 	}
-	s := &session{stream: stream, sink: sink, done: make(chan struct{})}
+	s := &session{stream: stream, sink: sink, done: make(chan struct{}), cancel: cancel}
 	s.mu.pending = map[uint64]chan *pb.SessionEvent_Reply{}
 	s.mu.consumers = map[string]struct{}{}
 	go s.receive()
@@ -112,7 +115,8 @@ type session struct {
 		err       error // set once the stream has ended
 		closing   bool  // Close was called: the end of the stream is expected
 	}
-	done chan struct{} // closed when receive returns
+	done   chan struct{}      // closed when receive returns
+	cancel context.CancelFunc // ends the stream, when Close cannot wait any longer
 }
 
 func (s *session) send(req *pb.SessionRequest) error {
@@ -144,7 +148,7 @@ func (s *session) call(ctx context.Context, req *pb.SessionRequest) (*pb.Session
 		if !ok {
 			return nil, ErrSessionLost
 		}
-		return r, fromPBError(r.GetErr())
+		return r, rpcerr.Decode(r.GetErr())
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -208,6 +212,7 @@ func (s *session) Close() error {
 	select {
 	case <-s.done:
 	case <-time.After(closeTimeout):
+		s.cancel() // the node does not answer: drop the stream rather than leak it
 		return fmt.Errorf("storage session close: no answer in %v", closeTimeout)
 	}
 	return err
@@ -217,6 +222,7 @@ func (s *session) Close() error {
 // ends without Close, the node is gone: every consumer is cancelled.
 func (s *session) receive() {
 	defer close(s.done)
+	defer s.cancel()
 	for {
 		ev, err := s.stream.Recv()
 		if err != nil {
@@ -245,7 +251,7 @@ func (s *session) dispatch(ev *pb.SessionEvent) {
 		s.sink.Deliver(batch)
 	case *pb.SessionEvent_Cancelled_:
 		s.forget(e.Cancelled.GetTag())
-		s.sink.Cancelled(e.Cancelled.GetTag(), fromPBError(e.Cancelled.GetReason()))
+		s.sink.Cancelled(e.Cancelled.GetTag(), rpcerr.Decode(e.Cancelled.GetReason()))
 	}
 }
 

@@ -4,35 +4,9 @@
 package storagegrpc
 
 import (
-	"errors"
-
-	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/storage"
 	pb "github.com/warrenmq/warren/api/storagepb"
 )
-
-// toPBError encodes an error; *reply.Error keeps its code.
-func toPBError(err error) *pb.Error {
-	if err == nil {
-		return nil
-	}
-	var re *reply.Error
-	if errors.As(err, &re) {
-		return &pb.Error{Code: uint32(re.Code), Text: re.Text, ClassId: uint32(re.ClassID), MethodId: uint32(re.MethodID)}
-	}
-	return &pb.Error{Text: err.Error()}
-}
-
-// fromPBError decodes an error encoded by toPBError.
-func fromPBError(e *pb.Error) error {
-	if e == nil {
-		return nil
-	}
-	if e.Code == 0 {
-		return errors.New(e.Text)
-	}
-	return &reply.Error{Code: uint16(e.Code), Text: e.Text, ClassID: uint16(e.ClassId), MethodID: uint16(e.MethodId)}
-}
 
 func toPBSpec(s storage.QueueSpec) *pb.QueueSpec {
 	return &pb.QueueSpec{

@@ -6,14 +6,32 @@ import (
 	"io"
 	"sync"
 
+	"github.com/warrenmq/warren/api/rpcerr"
 	"github.com/warrenmq/warren/api/storage"
 	pb "github.com/warrenmq/warren/api/storagepb"
+	"google.golang.org/grpc"
 )
 
 // sendQueue bounds the events waiting to go out on one session stream. The
 // node's deliveries are bounded by credit and replies by requests, so a full
 // queue means the gateway is not reading: the session goroutine then waits.
 const sendQueue = 4096
+
+// MaxMessageBytes bounds one gRPC message: a batch or a delivery carries
+// AMQP messages of up to 512 MiB (RabbitMQ's hard cap), far above gRPC's
+// 4 MiB default.
+const MaxMessageBytes = 512<<20 + 1<<20
+
+// ServerOptions are the grpc.Server options a Storage server needs.
+func ServerOptions() []grpc.ServerOption {
+	return []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes)}
+}
+
+// DialOptions are the grpc.ClientConn options a Storage client needs.
+func DialOptions() []grpc.DialOption {
+	return []grpc.DialOption{grpc.WithDefaultCallOptions(
+		grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))}
+}
 
 // Server exposes a storage.Node as the Storage gRPC service.
 type Server struct {
@@ -25,26 +43,26 @@ type Server struct {
 func NewServer(node storage.Node) *Server { return &Server{node: node} }
 
 func (s *Server) CreateQueue(ctx context.Context, r *pb.CreateQueueRequest) (*pb.Empty, error) {
-	return &pb.Empty{}, toStatus(s.node.CreateQueue(ctx, fromPBSpec(r.GetSpec())))
+	return &pb.Empty{}, rpcerr.ToStatus(s.node.CreateQueue(ctx, fromPBSpec(r.GetSpec())))
 }
 
 func (s *Server) DeleteQueue(ctx context.Context, r *pb.DeleteQueueRequest) (*pb.Count, error) {
 	n, err := s.node.DeleteQueue(ctx, storage.QueueID(r.GetQueue()), r.GetIfUnused(), r.GetIfEmpty())
-	return &pb.Count{Count: n}, toStatus(err)
+	return &pb.Count{Count: n}, rpcerr.ToStatus(err)
 }
 
 func (s *Server) PurgeQueue(ctx context.Context, r *pb.QueueRef) (*pb.Count, error) {
 	n, err := s.node.PurgeQueue(ctx, storage.QueueID(r.GetQueue()))
-	return &pb.Count{Count: n}, toStatus(err)
+	return &pb.Count{Count: n}, rpcerr.ToStatus(err)
 }
 
 func (s *Server) Stats(ctx context.Context, r *pb.QueueRef) (*pb.QueueStats, error) {
 	st, err := s.node.Stats(ctx, storage.QueueID(r.GetQueue()))
-	return &pb.QueueStats{Ready: st.Ready, Unacked: st.Unacked, Consumers: st.Consumers, ReadyBytes: st.ReadyBytes}, toStatus(err)
+	return &pb.QueueStats{Ready: st.Ready, Unacked: st.Unacked, Consumers: st.Consumers, ReadyBytes: st.ReadyBytes}, rpcerr.ToStatus(err)
 }
 
 func (s *Server) Touch(ctx context.Context, r *pb.QueueRef) (*pb.Empty, error) {
-	return &pb.Empty{}, toStatus(s.node.Touch(ctx, storage.QueueID(r.GetQueue())))
+	return &pb.Empty{}, rpcerr.ToStatus(s.node.Touch(ctx, storage.QueueID(r.GetQueue())))
 }
 
 func (s *Server) Append(ctx context.Context, r *pb.AppendRequest) (*pb.AppendResponse, error) {
@@ -54,11 +72,11 @@ func (s *Server) Append(ctx context.Context, r *pb.AppendRequest) (*pb.AppendRes
 	}
 	outcomes, err := s.node.Append(ctx, batch)
 	if err != nil {
-		return nil, toStatus(err)
+		return nil, rpcerr.ToStatus(err)
 	}
 	resp := &pb.AppendResponse{Outcomes: make([]*pb.Outcome, len(outcomes))}
 	for i, o := range outcomes {
-		resp.Outcomes[i] = &pb.Outcome{Rejected: fromQueueIDs(o.Rejected), Err: toPBError(o.Err)}
+		resp.Outcomes[i] = &pb.Outcome{Rejected: fromQueueIDs(o.Rejected), Err: rpcerr.Encode(o.Err)}
 	}
 	return resp, nil
 }
@@ -70,7 +88,7 @@ func (s *Server) Session(stream pb.Storage_SessionServer) error {
 	defer out.stop()
 	sess, err := s.node.OpenSession(stream.Context(), out)
 	if err != nil {
-		return toStatus(err)
+		return rpcerr.ToStatus(err)
 	}
 	defer sess.Close()
 	for {
@@ -91,18 +109,18 @@ func serveRequest(ctx context.Context, sess storage.Session, req *pb.SessionRequ
 	switch op := req.GetOp().(type) {
 	case *pb.SessionRequest_Consume_:
 		c := op.Consume
-		reply.Err = toPBError(sess.Consume(storage.ConsumerSpec{
+		reply.Err = rpcerr.Encode(sess.Consume(storage.ConsumerSpec{
 			Queue: storage.QueueID(c.GetQueue()), Tag: c.GetTag(), Credit: c.GetCredit(), Unlimited: c.GetUnlimited(),
 			NoAck: c.GetNoAck(), Exclusive: c.GetExclusive(), Priority: c.GetPriority(),
 		}))
 	case *pb.SessionRequest_Cancel_:
-		reply.Err = toPBError(sess.Cancel(op.Cancel.GetTag()))
+		reply.Err = rpcerr.Encode(sess.Cancel(op.Cancel.GetTag()))
 	case *pb.SessionRequest_Grant_:
 		sess.Grant(op.Grant.GetTag(), op.Grant.GetCredit())
 		return
 	case *pb.SessionRequest_Get_:
 		d, remaining, ok, err := sess.Get(ctx, storage.QueueID(op.Get.GetQueue()), op.Get.GetNoAck())
-		reply.Err, reply.Ok, reply.Remaining = toPBError(err), ok, remaining
+		reply.Err, reply.Ok, reply.Remaining = rpcerr.Encode(err), ok, remaining
 		if ok {
 			reply.Delivery = toPBDelivery(d)
 		}
@@ -121,24 +139,27 @@ func serveRequest(ctx context.Context, sess storage.Session, req *pb.SessionRequ
 // and one goroutine sends them, since a gRPC stream allows one sender and
 // the node's sink must not wait on the network.
 type eventSender struct {
-	stream pb.Storage_SessionServer
-	events chan *pb.SessionEvent
-	done   chan struct{}
-	once   sync.Once
+	stream   pb.Storage_SessionServer
+	events   chan *pb.SessionEvent
+	done     chan struct{} // closed to stop the sender
+	finished chan struct{} // closed when the sender has stopped
+	once     sync.Once
 }
 
 func newEventSender(stream pb.Storage_SessionServer) *eventSender {
-	e := &eventSender{stream: stream, events: make(chan *pb.SessionEvent, sendQueue), done: make(chan struct{})}
+	e := &eventSender{stream: stream, events: make(chan *pb.SessionEvent, sendQueue),
+		done: make(chan struct{}), finished: make(chan struct{})}
 	go e.run()
 	return e
 }
 
 func (e *eventSender) run() {
+	defer close(e.finished)
 	for {
 		select {
 		case ev := <-e.events:
 			if e.stream.Send(ev) != nil {
-				e.stop()
+				e.once.Do(func() { close(e.done) })
 				return
 			}
 		case <-e.done:
@@ -154,7 +175,12 @@ func (e *eventSender) send(ev *pb.SessionEvent) {
 	}
 }
 
-func (e *eventSender) stop() { e.once.Do(func() { close(e.done) }) }
+// stop ends the sender and waits for it: gRPC forbids Send once the
+// handler has returned.
+func (e *eventSender) stop() {
+	e.once.Do(func() { close(e.done) })
+	<-e.finished
+}
 
 // Deliver implements storage.Sink.
 func (e *eventSender) Deliver(batch []storage.Delivery) {
@@ -167,5 +193,5 @@ func (e *eventSender) Deliver(batch []storage.Delivery) {
 
 // Cancelled implements storage.Sink.
 func (e *eventSender) Cancelled(tag string, reason error) {
-	e.send(&pb.SessionEvent{Event: &pb.SessionEvent_Cancelled_{Cancelled: &pb.SessionEvent_Cancelled{Tag: tag, Reason: toPBError(reason)}}})
+	e.send(&pb.SessionEvent{Event: &pb.SessionEvent_Cancelled_{Cancelled: &pb.SessionEvent_Cancelled{Tag: tag, Reason: rpcerr.Encode(reason)}}})
 }

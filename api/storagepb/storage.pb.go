@@ -11,6 +11,7 @@
 package storagepb
 
 import (
+	commonpb "github.com/warrenmq/warren/api/commonpb"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -149,75 +150,6 @@ func (x *Count) GetCount() uint64 {
 	return 0
 }
 
-// Error is a *reply.Error when code is non-zero, else a plain error text.
-type Error struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          uint32                 `protobuf:"varint,1,opt,name=code,proto3" json:"code,omitempty"`
-	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
-	ClassId       uint32                 `protobuf:"varint,3,opt,name=class_id,json=classId,proto3" json:"class_id,omitempty"`
-	MethodId      uint32                 `protobuf:"varint,4,opt,name=method_id,json=methodId,proto3" json:"method_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Error) Reset() {
-	*x = Error{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[3]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Error) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Error) ProtoMessage() {}
-
-func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[3]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Error.ProtoReflect.Descriptor instead.
-func (*Error) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{3}
-}
-
-func (x *Error) GetCode() uint32 {
-	if x != nil {
-		return x.Code
-	}
-	return 0
-}
-
-func (x *Error) GetText() string {
-	if x != nil {
-		return x.Text
-	}
-	return ""
-}
-
-func (x *Error) GetClassId() uint32 {
-	if x != nil {
-		return x.ClassId
-	}
-	return 0
-}
-
-func (x *Error) GetMethodId() uint32 {
-	if x != nil {
-		return x.MethodId
-	}
-	return 0
-}
-
 type QueueSpec struct {
 	state                protoimpl.MessageState `protogen:"open.v1"`
 	Id                   uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -243,7 +175,7 @@ type QueueSpec struct {
 
 func (x *QueueSpec) Reset() {
 	*x = QueueSpec{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[4]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -255,7 +187,7 @@ func (x *QueueSpec) String() string {
 func (*QueueSpec) ProtoMessage() {}
 
 func (x *QueueSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[4]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -268,7 +200,7 @@ func (x *QueueSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueSpec.ProtoReflect.Descriptor instead.
 func (*QueueSpec) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{4}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *QueueSpec) GetId() uint64 {
@@ -399,7 +331,7 @@ type CreateQueueRequest struct {
 
 func (x *CreateQueueRequest) Reset() {
 	*x = CreateQueueRequest{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[5]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -411,7 +343,7 @@ func (x *CreateQueueRequest) String() string {
 func (*CreateQueueRequest) ProtoMessage() {}
 
 func (x *CreateQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[5]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -424,7 +356,7 @@ func (x *CreateQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateQueueRequest.ProtoReflect.Descriptor instead.
 func (*CreateQueueRequest) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{5}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateQueueRequest) GetSpec() *QueueSpec {
@@ -445,7 +377,7 @@ type DeleteQueueRequest struct {
 
 func (x *DeleteQueueRequest) Reset() {
 	*x = DeleteQueueRequest{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[6]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +389,7 @@ func (x *DeleteQueueRequest) String() string {
 func (*DeleteQueueRequest) ProtoMessage() {}
 
 func (x *DeleteQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[6]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +402,7 @@ func (x *DeleteQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteQueueRequest.ProtoReflect.Descriptor instead.
 func (*DeleteQueueRequest) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{6}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DeleteQueueRequest) GetQueue() uint64 {
@@ -506,7 +438,7 @@ type QueueStats struct {
 
 func (x *QueueStats) Reset() {
 	*x = QueueStats{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[7]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +450,7 @@ func (x *QueueStats) String() string {
 func (*QueueStats) ProtoMessage() {}
 
 func (x *QueueStats) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[7]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +463,7 @@ func (x *QueueStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QueueStats.ProtoReflect.Descriptor instead.
 func (*QueueStats) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{7}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *QueueStats) GetReady() uint64 {
@@ -577,7 +509,7 @@ type Message struct {
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[8]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +521,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[8]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +534,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{8}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Message) GetExchange() string {
@@ -664,7 +596,7 @@ type Publish struct {
 
 func (x *Publish) Reset() {
 	*x = Publish{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[9]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -676,7 +608,7 @@ func (x *Publish) String() string {
 func (*Publish) ProtoMessage() {}
 
 func (x *Publish) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[9]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -689,7 +621,7 @@ func (x *Publish) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Publish.ProtoReflect.Descriptor instead.
 func (*Publish) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{9}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Publish) GetQueues() []uint64 {
@@ -715,7 +647,7 @@ type AppendRequest struct {
 
 func (x *AppendRequest) Reset() {
 	*x = AppendRequest{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[10]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +659,7 @@ func (x *AppendRequest) String() string {
 func (*AppendRequest) ProtoMessage() {}
 
 func (x *AppendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[10]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +672,7 @@ func (x *AppendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendRequest.ProtoReflect.Descriptor instead.
 func (*AppendRequest) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{10}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AppendRequest) GetBatch() []*Publish {
@@ -753,14 +685,14 @@ func (x *AppendRequest) GetBatch() []*Publish {
 type Outcome struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Rejected      []uint64               `protobuf:"varint,1,rep,packed,name=rejected,proto3" json:"rejected,omitempty"`
-	Err           *Error                 `protobuf:"bytes,2,opt,name=err,proto3" json:"err,omitempty"`
+	Err           *commonpb.Error        `protobuf:"bytes,2,opt,name=err,proto3" json:"err,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[11]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -772,7 +704,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[11]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -785,7 +717,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{11}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Outcome) GetRejected() []uint64 {
@@ -795,7 +727,7 @@ func (x *Outcome) GetRejected() []uint64 {
 	return nil
 }
 
-func (x *Outcome) GetErr() *Error {
+func (x *Outcome) GetErr() *commonpb.Error {
 	if x != nil {
 		return x.Err
 	}
@@ -811,7 +743,7 @@ type AppendResponse struct {
 
 func (x *AppendResponse) Reset() {
 	*x = AppendResponse{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[12]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -823,7 +755,7 @@ func (x *AppendResponse) String() string {
 func (*AppendResponse) ProtoMessage() {}
 
 func (x *AppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[12]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -836,7 +768,7 @@ func (x *AppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendResponse.ProtoReflect.Descriptor instead.
 func (*AppendResponse) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{12}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AppendResponse) GetOutcomes() []*Outcome {
@@ -859,7 +791,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[13]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -871,7 +803,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[13]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -884,7 +816,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Delivery) GetTag() string {
@@ -933,7 +865,7 @@ type Settle struct {
 
 func (x *Settle) Reset() {
 	*x = Settle{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +877,7 @@ func (x *Settle) String() string {
 func (*Settle) ProtoMessage() {}
 
 func (x *Settle) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +890,7 @@ func (x *Settle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settle.ProtoReflect.Descriptor instead.
 func (*Settle) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Settle) GetQueue() uint64 {
@@ -1001,7 +933,7 @@ type SessionRequest struct {
 
 func (x *SessionRequest) Reset() {
 	*x = SessionRequest{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +945,7 @@ func (x *SessionRequest) String() string {
 func (*SessionRequest) ProtoMessage() {}
 
 func (x *SessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +958,7 @@ func (x *SessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest.ProtoReflect.Descriptor instead.
 func (*SessionRequest) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SessionRequest) GetId() uint64 {
@@ -1136,7 +1068,7 @@ type SessionEvent struct {
 
 func (x *SessionEvent) Reset() {
 	*x = SessionEvent{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1080,7 @@ func (x *SessionEvent) String() string {
 func (*SessionEvent) ProtoMessage() {}
 
 func (x *SessionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1093,7 @@ func (x *SessionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent.ProtoReflect.Descriptor instead.
 func (*SessionEvent) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{16}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SessionEvent) GetEvent() isSessionEvent_Event {
@@ -1235,7 +1167,7 @@ type SessionRequest_Consume struct {
 
 func (x *SessionRequest_Consume) Reset() {
 	*x = SessionRequest_Consume{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1247,7 +1179,7 @@ func (x *SessionRequest_Consume) String() string {
 func (*SessionRequest_Consume) ProtoMessage() {}
 
 func (x *SessionRequest_Consume) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1260,7 +1192,7 @@ func (x *SessionRequest_Consume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Consume.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Consume) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 0}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 0}
 }
 
 func (x *SessionRequest_Consume) GetQueue() uint64 {
@@ -1321,7 +1253,7 @@ type SessionRequest_Cancel struct {
 
 func (x *SessionRequest_Cancel) Reset() {
 	*x = SessionRequest_Cancel{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1333,7 +1265,7 @@ func (x *SessionRequest_Cancel) String() string {
 func (*SessionRequest_Cancel) ProtoMessage() {}
 
 func (x *SessionRequest_Cancel) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1346,7 +1278,7 @@ func (x *SessionRequest_Cancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Cancel.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Cancel) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 1}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 1}
 }
 
 func (x *SessionRequest_Cancel) GetTag() string {
@@ -1366,7 +1298,7 @@ type SessionRequest_Grant struct {
 
 func (x *SessionRequest_Grant) Reset() {
 	*x = SessionRequest_Grant{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1378,7 +1310,7 @@ func (x *SessionRequest_Grant) String() string {
 func (*SessionRequest_Grant) ProtoMessage() {}
 
 func (x *SessionRequest_Grant) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1391,7 +1323,7 @@ func (x *SessionRequest_Grant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Grant.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Grant) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 2}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 2}
 }
 
 func (x *SessionRequest_Grant) GetTag() string {
@@ -1418,7 +1350,7 @@ type SessionRequest_Get struct {
 
 func (x *SessionRequest_Get) Reset() {
 	*x = SessionRequest_Get{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1430,7 +1362,7 @@ func (x *SessionRequest_Get) String() string {
 func (*SessionRequest_Get) ProtoMessage() {}
 
 func (x *SessionRequest_Get) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1443,7 +1375,7 @@ func (x *SessionRequest_Get) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Get.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Get) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 3}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 3}
 }
 
 func (x *SessionRequest_Get) GetQueue() uint64 {
@@ -1469,7 +1401,7 @@ type SessionRequest_SettleBatch struct {
 
 func (x *SessionRequest_SettleBatch) Reset() {
 	*x = SessionRequest_SettleBatch{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1481,7 +1413,7 @@ func (x *SessionRequest_SettleBatch) String() string {
 func (*SessionRequest_SettleBatch) ProtoMessage() {}
 
 func (x *SessionRequest_SettleBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1494,7 +1426,7 @@ func (x *SessionRequest_SettleBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_SettleBatch.ProtoReflect.Descriptor instead.
 func (*SessionRequest_SettleBatch) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 4}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 4}
 }
 
 func (x *SessionRequest_SettleBatch) GetOps() []*Settle {
@@ -1507,7 +1439,7 @@ func (x *SessionRequest_SettleBatch) GetOps() []*Settle {
 type SessionEvent_Reply struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Err   *Error                 `protobuf:"bytes,2,opt,name=err,proto3" json:"err,omitempty"`
+	Err   *commonpb.Error        `protobuf:"bytes,2,opt,name=err,proto3" json:"err,omitempty"`
 	// For get: the message, whether there was one, and how many remain.
 	Delivery      *Delivery `protobuf:"bytes,3,opt,name=delivery,proto3" json:"delivery,omitempty"`
 	Ok            bool      `protobuf:"varint,4,opt,name=ok,proto3" json:"ok,omitempty"`
@@ -1518,7 +1450,7 @@ type SessionEvent_Reply struct {
 
 func (x *SessionEvent_Reply) Reset() {
 	*x = SessionEvent_Reply{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1530,7 +1462,7 @@ func (x *SessionEvent_Reply) String() string {
 func (*SessionEvent_Reply) ProtoMessage() {}
 
 func (x *SessionEvent_Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1543,7 +1475,7 @@ func (x *SessionEvent_Reply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent_Reply.ProtoReflect.Descriptor instead.
 func (*SessionEvent_Reply) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{16, 0}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 0}
 }
 
 func (x *SessionEvent_Reply) GetId() uint64 {
@@ -1553,7 +1485,7 @@ func (x *SessionEvent_Reply) GetId() uint64 {
 	return 0
 }
 
-func (x *SessionEvent_Reply) GetErr() *Error {
+func (x *SessionEvent_Reply) GetErr() *commonpb.Error {
 	if x != nil {
 		return x.Err
 	}
@@ -1590,7 +1522,7 @@ type SessionEvent_Deliveries struct {
 
 func (x *SessionEvent_Deliveries) Reset() {
 	*x = SessionEvent_Deliveries{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1602,7 +1534,7 @@ func (x *SessionEvent_Deliveries) String() string {
 func (*SessionEvent_Deliveries) ProtoMessage() {}
 
 func (x *SessionEvent_Deliveries) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1615,7 +1547,7 @@ func (x *SessionEvent_Deliveries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent_Deliveries.ProtoReflect.Descriptor instead.
 func (*SessionEvent_Deliveries) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{16, 1}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 1}
 }
 
 func (x *SessionEvent_Deliveries) GetBatch() []*Delivery {
@@ -1628,14 +1560,14 @@ func (x *SessionEvent_Deliveries) GetBatch() []*Delivery {
 type SessionEvent_Cancelled struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Tag           string                 `protobuf:"bytes,1,opt,name=tag,proto3" json:"tag,omitempty"`
-	Reason        *Error                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	Reason        *commonpb.Error        `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SessionEvent_Cancelled) Reset() {
 	*x = SessionEvent_Cancelled{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[24]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1647,7 +1579,7 @@ func (x *SessionEvent_Cancelled) String() string {
 func (*SessionEvent_Cancelled) ProtoMessage() {}
 
 func (x *SessionEvent_Cancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[24]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1660,7 +1592,7 @@ func (x *SessionEvent_Cancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent_Cancelled.ProtoReflect.Descriptor instead.
 func (*SessionEvent_Cancelled) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{16, 2}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 2}
 }
 
 func (x *SessionEvent_Cancelled) GetTag() string {
@@ -1670,7 +1602,7 @@ func (x *SessionEvent_Cancelled) GetTag() string {
 	return ""
 }
 
-func (x *SessionEvent_Cancelled) GetReason() *Error {
+func (x *SessionEvent_Cancelled) GetReason() *commonpb.Error {
 	if x != nil {
 		return x.Reason
 	}
@@ -1681,17 +1613,12 @@ var File_warren_storage_v1_storage_proto protoreflect.FileDescriptor
 
 const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\n" +
-	"\x1fwarren/storage/v1/storage.proto\x12\x11warren.storage.v1\"\a\n" +
+	"\x1fwarren/storage/v1/storage.proto\x12\x11warren.storage.v1\x1a\x1cwarren/common/v1/error.proto\"\a\n" +
 	"\x05Empty\" \n" +
 	"\bQueueRef\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\x04R\x05queue\"\x1d\n" +
 	"\x05Count\x12\x14\n" +
-	"\x05count\x18\x01 \x01(\x04R\x05count\"g\n" +
-	"\x05Error\x12\x12\n" +
-	"\x04code\x18\x01 \x01(\rR\x04code\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\x12\x19\n" +
-	"\bclass_id\x18\x03 \x01(\rR\aclassId\x12\x1b\n" +
-	"\tmethod_id\x18\x04 \x01(\rR\bmethodId\"\xc6\x04\n" +
+	"\x05count\x18\x01 \x01(\x04R\x05count\"\xc6\x04\n" +
 	"\tQueueSpec\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12\x14\n" +
 	"\x05vhost\x18\x02 \x01(\tR\x05vhost\x12\x12\n" +
@@ -1744,10 +1671,10 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\x06queues\x18\x01 \x03(\x04R\x06queues\x12,\n" +
 	"\x03msg\x18\x02 \x01(\v2\x1a.warren.storage.v1.MessageR\x03msg\"A\n" +
 	"\rAppendRequest\x120\n" +
-	"\x05batch\x18\x01 \x03(\v2\x1a.warren.storage.v1.PublishR\x05batch\"Q\n" +
+	"\x05batch\x18\x01 \x03(\v2\x1a.warren.storage.v1.PublishR\x05batch\"P\n" +
 	"\aOutcome\x12\x1a\n" +
-	"\brejected\x18\x01 \x03(\x04R\brejected\x12*\n" +
-	"\x03err\x18\x02 \x01(\v2\x18.warren.storage.v1.ErrorR\x03err\"H\n" +
+	"\brejected\x18\x01 \x03(\x04R\brejected\x12)\n" +
+	"\x03err\x18\x02 \x01(\v2\x17.warren.common.v1.ErrorR\x03err\"H\n" +
 	"\x0eAppendResponse\x126\n" +
 	"\boutcomes\x18\x01 \x03(\v2\x1a.warren.storage.v1.OutcomeR\boutcomes\"\x92\x01\n" +
 	"\bDelivery\x12\x10\n" +
@@ -1785,25 +1712,25 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\x06no_ack\x18\x02 \x01(\bR\x05noAck\x1a:\n" +
 	"\vSettleBatch\x12+\n" +
 	"\x03ops\x18\x01 \x03(\v2\x19.warren.storage.v1.SettleR\x03opsB\x04\n" +
-	"\x02op\"\xae\x04\n" +
+	"\x02op\"\xac\x04\n" +
 	"\fSessionEvent\x12=\n" +
 	"\x05reply\x18\x01 \x01(\v2%.warren.storage.v1.SessionEvent.ReplyH\x00R\x05reply\x12L\n" +
 	"\n" +
 	"deliveries\x18\x02 \x01(\v2*.warren.storage.v1.SessionEvent.DeliveriesH\x00R\n" +
 	"deliveries\x12I\n" +
-	"\tcancelled\x18\x03 \x01(\v2).warren.storage.v1.SessionEvent.CancelledH\x00R\tcancelled\x1a\xaa\x01\n" +
+	"\tcancelled\x18\x03 \x01(\v2).warren.storage.v1.SessionEvent.CancelledH\x00R\tcancelled\x1a\xa9\x01\n" +
 	"\x05Reply\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x04R\x02id\x12*\n" +
-	"\x03err\x18\x02 \x01(\v2\x18.warren.storage.v1.ErrorR\x03err\x127\n" +
+	"\x02id\x18\x01 \x01(\x04R\x02id\x12)\n" +
+	"\x03err\x18\x02 \x01(\v2\x17.warren.common.v1.ErrorR\x03err\x127\n" +
 	"\bdelivery\x18\x03 \x01(\v2\x1b.warren.storage.v1.DeliveryR\bdelivery\x12\x0e\n" +
 	"\x02ok\x18\x04 \x01(\bR\x02ok\x12\x1c\n" +
 	"\tremaining\x18\x05 \x01(\x04R\tremaining\x1a?\n" +
 	"\n" +
 	"Deliveries\x121\n" +
-	"\x05batch\x18\x01 \x03(\v2\x1b.warren.storage.v1.DeliveryR\x05batch\x1aO\n" +
+	"\x05batch\x18\x01 \x03(\v2\x1b.warren.storage.v1.DeliveryR\x05batch\x1aN\n" +
 	"\tCancelled\x12\x10\n" +
-	"\x03tag\x18\x01 \x01(\tR\x03tag\x120\n" +
-	"\x06reason\x18\x02 \x01(\v2\x18.warren.storage.v1.ErrorR\x06reasonB\a\n" +
+	"\x03tag\x18\x01 \x01(\tR\x03tag\x12/\n" +
+	"\x06reason\x18\x02 \x01(\v2\x17.warren.common.v1.ErrorR\x06reasonB\a\n" +
 	"\x05event2\x95\x04\n" +
 	"\aStorage\x12N\n" +
 	"\vCreateQueue\x12%.warren.storage.v1.CreateQueueRequest\x1a\x18.warren.storage.v1.Empty\x12N\n" +
@@ -1827,68 +1754,68 @@ func file_warren_storage_v1_storage_proto_rawDescGZIP() []byte {
 	return file_warren_storage_v1_storage_proto_rawDescData
 }
 
-var file_warren_storage_v1_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_warren_storage_v1_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_warren_storage_v1_storage_proto_goTypes = []any{
 	(*Empty)(nil),                      // 0: warren.storage.v1.Empty
 	(*QueueRef)(nil),                   // 1: warren.storage.v1.QueueRef
 	(*Count)(nil),                      // 2: warren.storage.v1.Count
-	(*Error)(nil),                      // 3: warren.storage.v1.Error
-	(*QueueSpec)(nil),                  // 4: warren.storage.v1.QueueSpec
-	(*CreateQueueRequest)(nil),         // 5: warren.storage.v1.CreateQueueRequest
-	(*DeleteQueueRequest)(nil),         // 6: warren.storage.v1.DeleteQueueRequest
-	(*QueueStats)(nil),                 // 7: warren.storage.v1.QueueStats
-	(*Message)(nil),                    // 8: warren.storage.v1.Message
-	(*Publish)(nil),                    // 9: warren.storage.v1.Publish
-	(*AppendRequest)(nil),              // 10: warren.storage.v1.AppendRequest
-	(*Outcome)(nil),                    // 11: warren.storage.v1.Outcome
-	(*AppendResponse)(nil),             // 12: warren.storage.v1.AppendResponse
-	(*Delivery)(nil),                   // 13: warren.storage.v1.Delivery
-	(*Settle)(nil),                     // 14: warren.storage.v1.Settle
-	(*SessionRequest)(nil),             // 15: warren.storage.v1.SessionRequest
-	(*SessionEvent)(nil),               // 16: warren.storage.v1.SessionEvent
-	(*SessionRequest_Consume)(nil),     // 17: warren.storage.v1.SessionRequest.Consume
-	(*SessionRequest_Cancel)(nil),      // 18: warren.storage.v1.SessionRequest.Cancel
-	(*SessionRequest_Grant)(nil),       // 19: warren.storage.v1.SessionRequest.Grant
-	(*SessionRequest_Get)(nil),         // 20: warren.storage.v1.SessionRequest.Get
-	(*SessionRequest_SettleBatch)(nil), // 21: warren.storage.v1.SessionRequest.SettleBatch
-	(*SessionEvent_Reply)(nil),         // 22: warren.storage.v1.SessionEvent.Reply
-	(*SessionEvent_Deliveries)(nil),    // 23: warren.storage.v1.SessionEvent.Deliveries
-	(*SessionEvent_Cancelled)(nil),     // 24: warren.storage.v1.SessionEvent.Cancelled
+	(*QueueSpec)(nil),                  // 3: warren.storage.v1.QueueSpec
+	(*CreateQueueRequest)(nil),         // 4: warren.storage.v1.CreateQueueRequest
+	(*DeleteQueueRequest)(nil),         // 5: warren.storage.v1.DeleteQueueRequest
+	(*QueueStats)(nil),                 // 6: warren.storage.v1.QueueStats
+	(*Message)(nil),                    // 7: warren.storage.v1.Message
+	(*Publish)(nil),                    // 8: warren.storage.v1.Publish
+	(*AppendRequest)(nil),              // 9: warren.storage.v1.AppendRequest
+	(*Outcome)(nil),                    // 10: warren.storage.v1.Outcome
+	(*AppendResponse)(nil),             // 11: warren.storage.v1.AppendResponse
+	(*Delivery)(nil),                   // 12: warren.storage.v1.Delivery
+	(*Settle)(nil),                     // 13: warren.storage.v1.Settle
+	(*SessionRequest)(nil),             // 14: warren.storage.v1.SessionRequest
+	(*SessionEvent)(nil),               // 15: warren.storage.v1.SessionEvent
+	(*SessionRequest_Consume)(nil),     // 16: warren.storage.v1.SessionRequest.Consume
+	(*SessionRequest_Cancel)(nil),      // 17: warren.storage.v1.SessionRequest.Cancel
+	(*SessionRequest_Grant)(nil),       // 18: warren.storage.v1.SessionRequest.Grant
+	(*SessionRequest_Get)(nil),         // 19: warren.storage.v1.SessionRequest.Get
+	(*SessionRequest_SettleBatch)(nil), // 20: warren.storage.v1.SessionRequest.SettleBatch
+	(*SessionEvent_Reply)(nil),         // 21: warren.storage.v1.SessionEvent.Reply
+	(*SessionEvent_Deliveries)(nil),    // 22: warren.storage.v1.SessionEvent.Deliveries
+	(*SessionEvent_Cancelled)(nil),     // 23: warren.storage.v1.SessionEvent.Cancelled
+	(*commonpb.Error)(nil),             // 24: warren.common.v1.Error
 }
 var file_warren_storage_v1_storage_proto_depIdxs = []int32{
-	4,  // 0: warren.storage.v1.CreateQueueRequest.spec:type_name -> warren.storage.v1.QueueSpec
-	8,  // 1: warren.storage.v1.Publish.msg:type_name -> warren.storage.v1.Message
-	9,  // 2: warren.storage.v1.AppendRequest.batch:type_name -> warren.storage.v1.Publish
-	3,  // 3: warren.storage.v1.Outcome.err:type_name -> warren.storage.v1.Error
-	11, // 4: warren.storage.v1.AppendResponse.outcomes:type_name -> warren.storage.v1.Outcome
-	8,  // 5: warren.storage.v1.Delivery.msg:type_name -> warren.storage.v1.Message
-	17, // 6: warren.storage.v1.SessionRequest.consume:type_name -> warren.storage.v1.SessionRequest.Consume
-	18, // 7: warren.storage.v1.SessionRequest.cancel:type_name -> warren.storage.v1.SessionRequest.Cancel
-	19, // 8: warren.storage.v1.SessionRequest.grant:type_name -> warren.storage.v1.SessionRequest.Grant
-	20, // 9: warren.storage.v1.SessionRequest.get:type_name -> warren.storage.v1.SessionRequest.Get
-	21, // 10: warren.storage.v1.SessionRequest.settle:type_name -> warren.storage.v1.SessionRequest.SettleBatch
-	22, // 11: warren.storage.v1.SessionEvent.reply:type_name -> warren.storage.v1.SessionEvent.Reply
-	23, // 12: warren.storage.v1.SessionEvent.deliveries:type_name -> warren.storage.v1.SessionEvent.Deliveries
-	24, // 13: warren.storage.v1.SessionEvent.cancelled:type_name -> warren.storage.v1.SessionEvent.Cancelled
-	14, // 14: warren.storage.v1.SessionRequest.SettleBatch.ops:type_name -> warren.storage.v1.Settle
-	3,  // 15: warren.storage.v1.SessionEvent.Reply.err:type_name -> warren.storage.v1.Error
-	13, // 16: warren.storage.v1.SessionEvent.Reply.delivery:type_name -> warren.storage.v1.Delivery
-	13, // 17: warren.storage.v1.SessionEvent.Deliveries.batch:type_name -> warren.storage.v1.Delivery
-	3,  // 18: warren.storage.v1.SessionEvent.Cancelled.reason:type_name -> warren.storage.v1.Error
-	5,  // 19: warren.storage.v1.Storage.CreateQueue:input_type -> warren.storage.v1.CreateQueueRequest
-	6,  // 20: warren.storage.v1.Storage.DeleteQueue:input_type -> warren.storage.v1.DeleteQueueRequest
+	3,  // 0: warren.storage.v1.CreateQueueRequest.spec:type_name -> warren.storage.v1.QueueSpec
+	7,  // 1: warren.storage.v1.Publish.msg:type_name -> warren.storage.v1.Message
+	8,  // 2: warren.storage.v1.AppendRequest.batch:type_name -> warren.storage.v1.Publish
+	24, // 3: warren.storage.v1.Outcome.err:type_name -> warren.common.v1.Error
+	10, // 4: warren.storage.v1.AppendResponse.outcomes:type_name -> warren.storage.v1.Outcome
+	7,  // 5: warren.storage.v1.Delivery.msg:type_name -> warren.storage.v1.Message
+	16, // 6: warren.storage.v1.SessionRequest.consume:type_name -> warren.storage.v1.SessionRequest.Consume
+	17, // 7: warren.storage.v1.SessionRequest.cancel:type_name -> warren.storage.v1.SessionRequest.Cancel
+	18, // 8: warren.storage.v1.SessionRequest.grant:type_name -> warren.storage.v1.SessionRequest.Grant
+	19, // 9: warren.storage.v1.SessionRequest.get:type_name -> warren.storage.v1.SessionRequest.Get
+	20, // 10: warren.storage.v1.SessionRequest.settle:type_name -> warren.storage.v1.SessionRequest.SettleBatch
+	21, // 11: warren.storage.v1.SessionEvent.reply:type_name -> warren.storage.v1.SessionEvent.Reply
+	22, // 12: warren.storage.v1.SessionEvent.deliveries:type_name -> warren.storage.v1.SessionEvent.Deliveries
+	23, // 13: warren.storage.v1.SessionEvent.cancelled:type_name -> warren.storage.v1.SessionEvent.Cancelled
+	13, // 14: warren.storage.v1.SessionRequest.SettleBatch.ops:type_name -> warren.storage.v1.Settle
+	24, // 15: warren.storage.v1.SessionEvent.Reply.err:type_name -> warren.common.v1.Error
+	12, // 16: warren.storage.v1.SessionEvent.Reply.delivery:type_name -> warren.storage.v1.Delivery
+	12, // 17: warren.storage.v1.SessionEvent.Deliveries.batch:type_name -> warren.storage.v1.Delivery
+	24, // 18: warren.storage.v1.SessionEvent.Cancelled.reason:type_name -> warren.common.v1.Error
+	4,  // 19: warren.storage.v1.Storage.CreateQueue:input_type -> warren.storage.v1.CreateQueueRequest
+	5,  // 20: warren.storage.v1.Storage.DeleteQueue:input_type -> warren.storage.v1.DeleteQueueRequest
 	1,  // 21: warren.storage.v1.Storage.PurgeQueue:input_type -> warren.storage.v1.QueueRef
 	1,  // 22: warren.storage.v1.Storage.Stats:input_type -> warren.storage.v1.QueueRef
 	1,  // 23: warren.storage.v1.Storage.Touch:input_type -> warren.storage.v1.QueueRef
-	10, // 24: warren.storage.v1.Storage.Append:input_type -> warren.storage.v1.AppendRequest
-	15, // 25: warren.storage.v1.Storage.Session:input_type -> warren.storage.v1.SessionRequest
+	9,  // 24: warren.storage.v1.Storage.Append:input_type -> warren.storage.v1.AppendRequest
+	14, // 25: warren.storage.v1.Storage.Session:input_type -> warren.storage.v1.SessionRequest
 	0,  // 26: warren.storage.v1.Storage.CreateQueue:output_type -> warren.storage.v1.Empty
 	2,  // 27: warren.storage.v1.Storage.DeleteQueue:output_type -> warren.storage.v1.Count
 	2,  // 28: warren.storage.v1.Storage.PurgeQueue:output_type -> warren.storage.v1.Count
-	7,  // 29: warren.storage.v1.Storage.Stats:output_type -> warren.storage.v1.QueueStats
+	6,  // 29: warren.storage.v1.Storage.Stats:output_type -> warren.storage.v1.QueueStats
 	0,  // 30: warren.storage.v1.Storage.Touch:output_type -> warren.storage.v1.Empty
-	12, // 31: warren.storage.v1.Storage.Append:output_type -> warren.storage.v1.AppendResponse
-	16, // 32: warren.storage.v1.Storage.Session:output_type -> warren.storage.v1.SessionEvent
+	11, // 31: warren.storage.v1.Storage.Append:output_type -> warren.storage.v1.AppendResponse
+	15, // 32: warren.storage.v1.Storage.Session:output_type -> warren.storage.v1.SessionEvent
 	26, // [26:33] is the sub-list for method output_type
 	19, // [19:26] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name
@@ -1901,14 +1828,14 @@ func file_warren_storage_v1_storage_proto_init() {
 	if File_warren_storage_v1_storage_proto != nil {
 		return
 	}
-	file_warren_storage_v1_storage_proto_msgTypes[15].OneofWrappers = []any{
+	file_warren_storage_v1_storage_proto_msgTypes[14].OneofWrappers = []any{
 		(*SessionRequest_Consume_)(nil),
 		(*SessionRequest_Cancel_)(nil),
 		(*SessionRequest_Grant_)(nil),
 		(*SessionRequest_Get_)(nil),
 		(*SessionRequest_Settle)(nil),
 	}
-	file_warren_storage_v1_storage_proto_msgTypes[16].OneofWrappers = []any{
+	file_warren_storage_v1_storage_proto_msgTypes[15].OneofWrappers = []any{
 		(*SessionEvent_Reply_)(nil),
 		(*SessionEvent_Deliveries_)(nil),
 		(*SessionEvent_Cancelled_)(nil),
@@ -1919,7 +1846,7 @@ func file_warren_storage_v1_storage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_warren_storage_v1_storage_proto_rawDesc), len(file_warren_storage_v1_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,7 +29,7 @@ type bindingRecord struct {
 
 // EncodeExchange encodes an exchange record.
 func EncodeExchange(x topology.Exchange) ([]byte, error) {
-	args, err := encodeArgs(x.Args)
+	args, err := amqp.MarshalTable(x.Args)
 	if err != nil {
 		return nil, err
 	}
@@ -43,13 +43,13 @@ func DecodeExchange(b []byte) (topology.Exchange, error) {
 		return topology.Exchange{}, fmt.Errorf("decode exchange: %w", err)
 	}
 	var err error
-	r.Exchange.Args, err = decodeArgs(r.Args)
+	r.Exchange.Args, err = amqp.UnmarshalTable(r.Args)
 	return r.Exchange, err
 }
 
 // EncodeQueue encodes a queue record.
 func EncodeQueue(q topology.Queue) ([]byte, error) {
-	args, err := encodeArgs(q.Args)
+	args, err := amqp.MarshalTable(q.Args)
 	if err != nil {
 		return nil, err
 	}
@@ -63,13 +63,13 @@ func DecodeQueue(b []byte) (topology.Queue, error) {
 		return topology.Queue{}, fmt.Errorf("decode queue: %w", err)
 	}
 	var err error
-	r.Queue.Args, err = decodeArgs(r.Args)
+	r.Queue.Args, err = amqp.UnmarshalTable(r.Args)
 	return r.Queue, err
 }
 
 // EncodeBinding encodes a binding record.
 func EncodeBinding(b topology.Binding) ([]byte, error) {
-	args, err := encodeArgs(b.Args)
+	args, err := amqp.MarshalTable(b.Args)
 	if err != nil {
 		return nil, err
 	}
@@ -83,21 +83,6 @@ func DecodeBinding(b []byte) (topology.Binding, error) {
 		return topology.Binding{}, fmt.Errorf("decode binding: %w", err)
 	}
 	var err error
-	r.Binding.Args, err = decodeArgs(r.Args)
+	r.Binding.Args, err = amqp.UnmarshalTable(r.Args)
 	return r.Binding, err
-}
-
-func encodeArgs(t amqp.Table) ([]byte, error) {
-	if len(t) == 0 {
-		return nil, nil
-	}
-	return amqp.AppendTable(nil, t)
-}
-
-func decodeArgs(b []byte) (amqp.Table, error) {
-	if len(b) == 0 {
-		return nil, nil
-	}
-	t, _, err := amqp.ReadTable(b)
-	return t, err
 }

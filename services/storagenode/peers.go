@@ -88,7 +88,8 @@ func (p *peers) client(name, addr string) (storage.Node, bool) {
 	} else if ok {
 		_ = c.cc.Close()
 	}
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	opts := append(storagegrpc.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, false
 	}

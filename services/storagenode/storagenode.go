@@ -89,7 +89,7 @@ func serve(ctx context.Context, o Options, nc *nats.Conn, js jetstream.JetStream
 	}
 	defer n.Close()
 	peers.setLocal(n)
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(storagegrpc.ServerOptions()...)
 	pb.RegisterStorageServer(srv, storagegrpc.NewServer(n))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

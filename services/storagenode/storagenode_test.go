@@ -49,7 +49,8 @@ func TestStorageNodeServesContractAndRegisters(t *testing.T) {
 	if err != nil || len(listed) != 1 || listed[0].Name != "n1" || listed[0].Addr != entry.Addr {
 		t.Fatalf("registry lists %+v (%v), want n1 at %s", listed, err, entry.Addr)
 	}
-	cc, err := grpc.NewClient(listed[0].Addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	opts := append(storagegrpc.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(listed[0].Addr, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

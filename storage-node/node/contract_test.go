@@ -35,11 +35,12 @@ func TestStorageContractOverGRPC(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		srv := grpc.NewServer()
+		srv := grpc.NewServer(storagegrpc.ServerOptions()...)
 		pb.RegisterStorageServer(srv, storagegrpc.NewServer(openContractNode(t)))
 		go func() { _ = srv.Serve(ln) }()
 		t.Cleanup(srv.Stop)
-		cc, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		opts := append(storagegrpc.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		cc, err := grpc.NewClient(ln.Addr().String(), opts...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -32,6 +32,7 @@ func Run(t *testing.T, newNode func(t *testing.T) storage.Node) {
 		{"DeleteConditionsAndCancel", testDeleteConditionsAndCancel},
 		{"Purge", testPurge},
 		{"ExclusiveConsumer", testExclusiveConsumer},
+		{"LargeMessage", testLargeMessage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newNode(t)) })
@@ -222,5 +223,21 @@ func testExclusiveConsumer(t *testing.T, n storage.Node) {
 	}
 	if err := b.Consume(storage.ConsumerSpec{Queue: q, Tag: "b", Credit: 1}); code(err) != reply.AccessRefused {
 		t.Fatalf("second consumer next to an exclusive one: %v, want 403", err)
+	}
+}
+
+// A 5 MiB message (above gRPC's default 4 MiB message cap) goes in and comes
+// back intact.
+func testLargeMessage(t *testing.T, n storage.Node) {
+	q := newQueue(t, n)
+	big := make([]byte, 5<<20)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	publish(t, n, q, string(big))
+	sess := open(t, n, newSink())
+	d, _, ok, err := sess.Get(context.Background(), q, true)
+	if err != nil || !ok || string(d.Msg.Body) != string(big) {
+		t.Fatalf("get of a 5 MiB message: ok %v err %v, %d bytes back", ok, err, len(body(d)))
 	}
 }
