@@ -559,3 +559,25 @@ func TestNoAckConsumerDrainsBacklog(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownDeliveryTagMultiple: a multiple ack whose tag is not an
+// outstanding delivery (already acked, or never sent) is refused with 406,
+// like a single one (rabbit_channel:collect_acks).
+func TestUnknownDeliveryTagMultiple(t *testing.T) {
+	pending(t)
+	pub := confirmChannel(t)
+	q := newQueue(t, pub, nil)
+	publishBodies(t, pub, q, "1", "2")
+	ch := channel(t)
+	getOne(t, ch, q, false)
+	getOne(t, ch, q, false)
+	closed := watchClose(ch)
+	if err := ch.Ack(2, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := ch.Ack(2, true); err != nil {
+		t.Fatal(err)
+	}
+	e := asAMQPError(t, awaitClose(t, closed), amqp.PreconditionFailed)
+	expectText(t, e, "PRECONDITION_FAILED - unknown delivery tag 2")
+}
