@@ -77,18 +77,18 @@ func serve(ctx context.Context, o Options, nc *nats.Conn, js jetstream.JetStream
 	if err != nil {
 		return err
 	}
-	peers := newPeers(regKV, o.Name)
-	defer peers.close()
+	peers := registry.NewNodes(regKV)
+	defer peers.Close()
 	n, err := node.Open(o.DataDir, node.Options{
 		Events:       &natsEvents{nc: nc, log: o.Log},
-		DeadLetterer: &deadletter.Router{Instance: topology.DefaultInstance, Mirror: mirror, Node: peers.node},
+		DeadLetterer: &deadletter.Router{Instance: topology.DefaultInstance, Mirror: mirror, Node: peers.Node},
 		Logger:       o.Log,
 	})
 	if err != nil {
 		return fmt.Errorf("open storage node: %w", err)
 	}
 	defer n.Close()
-	peers.setLocal(n)
+	peers.SetLocal(o.Name, n)
 	srv := grpc.NewServer(storagegrpc.ServerOptions()...)
 	pb.RegisterStorageServer(srv, storagegrpc.NewServer(n))
 	errc := make(chan error, 1)
