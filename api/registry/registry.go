@@ -7,6 +7,7 @@ package registry
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -20,8 +21,9 @@ const Bucket = "warren-registry"
 
 // Kinds of service.
 const (
-	StorageNode = "storage-node"
-	Gateway     = "gateway"
+	StorageNode  = "storage-node"
+	Gateway      = "gateway"
+	ControlPlane = "control-plane"
 )
 
 // Entry describes one running service.
@@ -37,7 +39,12 @@ type Entry struct {
 // Alive reports whether the entry's heartbeat is recent enough at now.
 func (e Entry) Alive(now time.Time) bool { return now.Sub(e.Heartbeat) <= e.TTL }
 
-func key(kind, name string) string { return kind + "." + name }
+// key is the entry's KV key. Names such as "10.0.0.5:7001" hold characters
+// KV keys may not, so the name is base64url-encoded; List reads names from
+// the values.
+func key(kind, name string) string {
+	return kind + ".n" + base64.RawURLEncoding.EncodeToString([]byte(name))
+}
 
 // OpenBucket creates the registry bucket if needed.
 func OpenBucket(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue, error) {

@@ -53,7 +53,7 @@ func TestRegisterListDeregister(t *testing.T) {
 	if es, err := List(ctx, kv, StorageNode); err != nil || len(es) != 0 {
 		t.Fatalf("empty registry: %v, %v", es, err)
 	}
-	for _, n := range []string{"n1", "n2"} {
+	for _, n := range []string{"n1", "10.0.0.5:7001"} {
 		if err := Register(ctx, kv, Entry{Kind: StorageNode, Name: n, Addr: n + ":7000"}, time.Second, slog.Default()); err != nil {
 			t.Fatal(err)
 		}
@@ -65,14 +65,14 @@ func TestRegisterListDeregister(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := names(es); len(got) != 2 || got["n1"] != "n1:7000" || got["n2"] != "n2:7000" {
+	if got := names(es); len(got) != 2 || got["n1"] != "n1:7000" || got["10.0.0.5:7001"] != "10.0.0.5:7001:7000" {
 		t.Fatalf("storage nodes %v", got)
 	}
 	if err := Deregister(ctx, kv, StorageNode, "n1"); err != nil {
 		t.Fatal(err)
 	}
 	es, _ = List(ctx, kv, StorageNode)
-	if got := names(es); len(got) != 1 || got["n2"] == "" {
+	if got := names(es); len(got) != 1 || got["10.0.0.5:7001"] == "" {
 		t.Fatalf("after deregister %v", got)
 	}
 }

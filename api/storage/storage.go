@@ -217,3 +217,14 @@ type DeadLetter struct {
 type DeadLetterer interface {
 	DeadLetter(ctx context.Context, batch []DeadLetter) error
 }
+
+// QueueUnusedSubject is the NATS subject on which a storage node in its own
+// process reports Events.QueueUnused to the control plane, as JSON
+// QueueUnusedEvent messages.
+const QueueUnusedSubject = "warren.storage.queue-unused"
+
+// QueueUnusedEvent is one Events.QueueUnused report on QueueUnusedSubject.
+type QueueUnusedEvent struct {
+	Queue  QueueID `json:"queue"`
+	Reason string  `json:"reason"`
+}

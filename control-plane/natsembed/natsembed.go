@@ -39,6 +39,9 @@ func Start(o Options) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
+		if port == 0 {
+			port = server.RANDOM_PORT // nats-server reads 0 as its default 4222
+		}
 		opts.Host, opts.Port = host, port
 	}
 	ns, err := server.NewServer(opts)

@@ -10,6 +10,7 @@ import (
 	"github.com/warrenmq/warren/api/control"
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/route"
+	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
 )
@@ -170,4 +171,22 @@ func (s *Service) ConnectionClosed(ctx context.Context, inst, conn string) error
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// DeleteUnusedQueue deletes the queue with storage ID id, if it still
+// exists: a storage node reported it unused (auto-delete, x-expires).
+func (s *Service) DeleteUnusedQueue(ctx context.Context, inst string, id storage.QueueID) error {
+	var q *topology.Queue
+	s.read(inst, func(ix *route.Index) {
+		ix.Queues(func(c *topology.Queue) {
+			if c.ID == id {
+				q = c
+			}
+		})
+	})
+	if q == nil {
+		return nil
+	}
+	_, err := s.DeleteQueue(ctx, inst, "", q.VHost, q.Name, false, false)
+	return err
 }

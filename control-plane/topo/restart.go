@@ -4,13 +4,12 @@ import (
 	"context"
 
 	"github.com/warrenmq/warren/api/route"
-	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
 )
 
 // SetNodes sets the storage nodes queues can be placed on.
-func (s *Service) SetNodes(nodes map[string]storage.Node) {
+func (s *Service) SetNodes(nodes NodeSet) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.nodes = nodes

@@ -29,16 +29,45 @@ import (
 type Service struct {
 	kv     jetstream.KeyValue
 	mirror *topokv.Mirror
-	nodes  map[string]storage.Node
+	nodes  NodeSet
 	log    *slog.Logger
 	mu     sync.Mutex
 }
 
 var _ control.Topology = (*Service)(nil)
 
+// NodeSet is where queues can be placed: the storage nodes up now, by name
+// (registry.Nodes in the split deployment, StaticNodes in warren serve).
+type NodeSet interface {
+	Names() []string
+	Node(name string) (storage.Node, bool)
+}
+
+// StaticNodes is a fixed NodeSet.
+type StaticNodes map[string]storage.Node
+
+// Names lists the nodes, sorted.
+func (s StaticNodes) Names() []string {
+	names := make([]string, 0, len(s))
+	for n := range s {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Node looks a node up.
+func (s StaticNodes) Node(name string) (storage.Node, bool) {
+	n, ok := s[name]
+	return n, ok
+}
+
 // New returns a topology service writing to kv, reading through mirror, and
-// placing queues on nodes (by name).
-func New(kv jetstream.KeyValue, mirror *topokv.Mirror, nodes map[string]storage.Node, log *slog.Logger) *Service {
+// placing queues on nodes.
+func New(kv jetstream.KeyValue, mirror *topokv.Mirror, nodes NodeSet, log *slog.Logger) *Service {
+	if nodes == nil {
+		nodes = StaticNodes{}
+	}
 	return &Service{kv: kv, mirror: mirror, nodes: nodes, log: log}
 }
 
@@ -104,30 +133,30 @@ func (s *Service) EnsureVHost(ctx context.Context, inst, vhost string) error {
 
 // placeQueue picks the storage node with the fewest queues, by name order on ties.
 func (s *Service) placeQueue(inst string) (string, storage.Node, error) {
-	if len(s.nodes) == 0 {
+	names := s.nodes.Names()
+	if len(names) == 0 {
 		return "", nil, errors.New("no storage node available")
 	}
 	counts := map[string]int{}
 	s.read(inst, func(ix *route.Index) {
 		ix.Queues(func(q *topology.Queue) { counts[q.Node]++ })
 	})
-	names := make([]string, 0, len(s.nodes))
-	for n := range s.nodes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
 	best := names[0]
 	for _, n := range names[1:] {
 		if counts[n] < counts[best] {
 			best = n
 		}
 	}
-	return best, s.nodes[best], nil
+	node, ok := s.nodes.Node(best)
+	if !ok {
+		return "", nil, fmt.Errorf("storage node %q went away", best)
+	}
+	return best, node, nil
 }
 
 // node returns the storage node that owns a queue.
 func (s *Service) node(q *topology.Queue) (storage.Node, error) {
-	n, ok := s.nodes[q.Node]
+	n, ok := s.nodes.Node(q.Node)
 	if !ok {
 		return nil, fmt.Errorf("queue %s: storage node %q unknown", q.Name, q.Node)
 	}

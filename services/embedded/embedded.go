@@ -143,7 +143,7 @@ func (b *broker) startStorage(context.Context) error {
 		return fmt.Errorf("open storage node: %w", err)
 	}
 	b.node = n
-	b.topo.SetNodes(map[string]storage.Node{nodeName: n})
+	b.topo.SetNodes(topo.StaticNodes{nodeName: n})
 	return nil
 }
 

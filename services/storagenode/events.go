@@ -9,27 +9,17 @@ import (
 	"github.com/warrenmq/warren/api/storage"
 )
 
-// QueueUnusedSubject is where a storage node announces that an auto-delete
-// queue lost its last consumer or an x-expires queue expired; the control
-// plane, which owns the topology, deletes it.
-const QueueUnusedSubject = "warren.storage.queue-unused"
-
-// QueueUnused is the message published on QueueUnusedSubject.
-type QueueUnused struct {
-	Queue  storage.QueueID `json:"queue"`
-	Reason string          `json:"reason"`
-}
-
-// natsEvents implements storage.Events by publishing on NATS. Publishing
-// only buffers in the NATS client, so the node's goroutine never waits.
+// natsEvents implements storage.Events by publishing on
+// storage.QueueUnusedSubject for the control plane. Publishing only
+// buffers in the NATS client, so the node's goroutine never waits.
 type natsEvents struct {
 	nc  *nats.Conn
 	log *slog.Logger
 }
 
 func (e *natsEvents) QueueUnused(id storage.QueueID, reason string) {
-	b, _ := json.Marshal(QueueUnused{Queue: id, Reason: reason})
-	if err := e.nc.Publish(QueueUnusedSubject, b); err != nil {
+	b, _ := json.Marshal(storage.QueueUnusedEvent{Queue: id, Reason: reason})
+	if err := e.nc.Publish(storage.QueueUnusedSubject, b); err != nil {
 		e.log.Warn("publishing queue-unused event", "queue", id, "err", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/warrenmq/warren/services/controlplane"
 	"github.com/warrenmq/warren/services/embedded"
 	"github.com/warrenmq/warren/services/perf"
 	"github.com/warrenmq/warren/services/storagenode"
@@ -36,6 +37,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stderr)
 	case "storage-node":
 		return storageNode(args[1:], stderr)
+	case "control-plane":
+		return controlPlane(args[1:], stderr)
 	case "perf":
 		return perf.Main(args[1:], stdout, stderr)
 	case "version":
@@ -55,9 +58,10 @@ func usage(w io.Writer) {
 
 commands:
   serve          run the whole broker in one process (embedded NATS, control plane, storage node, gateway)
+  control-plane  run the control plane of the split deployment (NATS, topology over gRPC, placement)
   storage-node   run a storage node of the split deployment (gRPC service, registered in NATS)
   perf           run the load generator against an AMQP broker
-  version  print the version
+  version        print the version
 `)
 }
 
@@ -142,4 +146,31 @@ func newLogger(level string, w io.Writer) (*slog.Logger, bool) {
 		return nil, false
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv})), true
+}
+
+func controlPlane(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("control-plane", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o controlplane.Options
+	fs.StringVar(&o.DataDir, "data-dir", "./data", "folder for the embedded NATS server's JetStream state")
+	fs.StringVar(&o.HTTPAddr, "http-addr", ":15672", "HTTP listen address (/healthz)")
+	fs.StringVar(&o.GRPCAddr, "grpc-addr", ":7000", "topology gRPC listen address")
+	fs.StringVar(&o.NATSAddr, "nats-addr", ":4222", "listen address of the embedded NATS server")
+	fs.StringVar(&o.NATSURL, "nats-url", "", "use this external NATS cluster instead of the embedded server")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log, ok := newLogger(*level, stderr)
+	if !ok {
+		return 2
+	}
+	o.Log = log
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := controlplane.Run(ctx, o); err != nil {
+		log.Error("warren control-plane failed", "err", err)
+		return 1
+	}
+	return 0
 }

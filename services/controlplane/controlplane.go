@@ -1,0 +1,166 @@
+// Package controlplane runs the control plane as its own process — `warren
+// control-plane` in the split deployment: NATS (embedded, listening for the
+// other services, or an external cluster), the topology service over gRPC,
+// placement over the storage nodes in the registry, and the deletion of
+// queues that storage nodes report unused.
+package controlplane
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+
+	"github.com/warrenmq/warren/api/controlgrpc"
+	"github.com/warrenmq/warren/api/controlpb"
+	"github.com/warrenmq/warren/api/registry"
+	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/api/topokv"
+	"github.com/warrenmq/warren/api/topology"
+	"github.com/warrenmq/warren/control-plane/natsembed"
+	"github.com/warrenmq/warren/control-plane/topo"
+)
+
+// heartbeat is how often the control plane refreshes its registry entry.
+const heartbeat = 2 * time.Second
+
+// Options configure `warren control-plane`.
+type Options struct {
+	DataDir  string
+	HTTPAddr string
+	GRPCAddr string
+	NATSAddr string // embedded NATS listens here when NATSURL is empty
+	NATSURL  string // an external NATS cluster instead of the embedded one
+	Log      *slog.Logger
+	// Ready, when set, is called once the control plane serves, with the
+	// NATS URL the other services should use and its gRPC address.
+	Ready func(natsURL, grpcAddr string)
+}
+
+// Run serves until ctx ends.
+func Run(ctx context.Context, o Options) error {
+	url := o.NATSURL
+	if url == "" {
+		ns, err := natsembed.Start(natsembed.Options{DataDir: o.DataDir, Listen: o.NATSAddr})
+		if err != nil {
+			return err
+		}
+		defer ns.Shutdown()
+		url = ns.ClientURL()
+	}
+	nc, err := nats.Connect(url, nats.MaxReconnects(-1))
+	if err != nil {
+		return fmt.Errorf("connect to nats %s: %w", url, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return fmt.Errorf("jetstream: %w", err)
+	}
+	return serve(ctx, o, url, nc, js)
+}
+
+func serve(ctx context.Context, o Options, url string, nc *nats.Conn, js jetstream.JetStream) error {
+	topoKV, err := topokv.OpenBucket(ctx, js)
+	if err != nil {
+		return err
+	}
+	mirror, err := topokv.Watch(ctx, topoKV, o.Log)
+	if err != nil {
+		return err
+	}
+	regKV, err := registry.OpenBucket(ctx, js)
+	if err != nil {
+		return err
+	}
+	nodes := registry.NewNodes(regKV)
+	defer nodes.Close()
+	svc := topo.New(topoKV, mirror, nodes, o.Log)
+	if err := svc.EnsureVHost(ctx, topology.DefaultInstance, "/"); err != nil {
+		return err
+	}
+	sub, err := nc.Subscribe(storage.QueueUnusedSubject, unusedHandler(svc, o.Log))
+	if err != nil {
+		return fmt.Errorf("subscribe %s: %w", storage.QueueUnusedSubject, err)
+	}
+	defer func() { _ = sub.Unsubscribe() }()
+	return serveAPIs(ctx, o, url, svc, regKV)
+}
+
+// unusedHandler deletes queues storage nodes report unused.
+func unusedHandler(svc *topo.Service, log *slog.Logger) nats.MsgHandler {
+	return func(m *nats.Msg) {
+		var ev storage.QueueUnusedEvent
+		if err := json.Unmarshal(m.Data, &ev); err != nil {
+			log.Warn("bad queue-unused event", "err", err)
+			return
+		}
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := svc.DeleteUnusedQueue(ctx, topology.DefaultInstance, ev.Queue); err != nil {
+				log.Warn("deleting unused queue", "queue", ev.Queue, "reason", ev.Reason, "err", err)
+			}
+		}()
+	}
+}
+
+// serveAPIs runs the gRPC topology service and the HTTP endpoints, and
+// registers the control plane, until ctx ends.
+func serveAPIs(ctx context.Context, o Options, url string, svc *topo.Service, regKV jetstream.KeyValue) error {
+	ln, err := net.Listen("tcp", o.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("grpc listen %s: %w", o.GRPCAddr, err)
+	}
+	srv := grpc.NewServer()
+	controlpb.RegisterTopologyServer(srv, controlgrpc.NewServer(svc))
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	defer srv.Stop()
+	hs, err := startHTTP(o.HTTPAddr, errc)
+	if err != nil {
+		return err
+	}
+	defer hs.Close()
+	entry := registry.Entry{Kind: registry.ControlPlane, Name: ln.Addr().String(), Addr: ln.Addr().String()}
+	if err := registry.Register(ctx, regKV, entry, heartbeat, o.Log); err != nil {
+		return err
+	}
+	o.Log.Info("control plane serving", "grpc", entry.Addr, "http", o.HTTPAddr, "nats", url)
+	if o.Ready != nil {
+		o.Ready(url, entry.Addr)
+	}
+	select {
+	case <-ctx.Done():
+		dctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = registry.Deregister(dctx, regKV, registry.ControlPlane, entry.Name)
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+func startHTTP(addr string, errc chan<- error) (*http.Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("http listen %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	return hs, nil
+}
