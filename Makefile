@@ -5,7 +5,7 @@ PKGS     := github.com/warrenmq/warren/api/... github.com/warrenmq/warren/gatewa
             github.com/warrenmq/warren/services/...
 FUZZTIME ?= 10s
 
-.PHONY: build run test unit e2e fuzz bench gen conformance vet clean
+.PHONY: build run test unit e2e e2e-split fuzz bench gen conformance vet clean
 
 build:
 	$(GO) build -o bin/warren ./services/cmd/warren
@@ -15,8 +15,8 @@ run: build
 	./bin/warren serve $(ARGS)
 
 # The README's test command: unit tests, the end-to-end suite against a real
-# `warren serve`, and every fuzz target briefly.
-test: vet unit e2e fuzz
+# `warren serve` and against the split deployment, and every fuzz target briefly.
+test: vet unit e2e e2e-split fuzz
 
 vet:
 	$(GO) vet $(PKGS) github.com/warrenmq/warren/e2e/...
@@ -26,6 +26,10 @@ unit:
 
 e2e:
 	cd e2e && $(GO) test -count=1 -timeout 20m ./...
+
+# The same suite against separate control-plane, storage-node and gateway processes.
+e2e-split:
+	cd e2e && E2E_SHAPE=split $(GO) test -count=1 -timeout 20m ./...
 
 fuzz:
 	cd gateway && $(GO) test -run='^$$' -fuzz='^FuzzReadFrame$$' -fuzztime=$(FUZZTIME) ./wire

@@ -54,6 +54,7 @@ var suite struct {
 
 	startOnce sync.Once
 	shared    *warrenProc
+	split     *splitDeployment // instead of shared, with E2E_SHAPE=split
 	startErr  error
 
 	tmpOnce sync.Once
@@ -63,6 +64,9 @@ var suite struct {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if suite.split != nil {
+		suite.split.stop()
+	}
 	if suite.shared != nil {
 		if err := suite.shared.stop(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: stopping shared warren: %v\n", err)
@@ -93,10 +97,17 @@ func brokerURL(t testing.TB) string {
 			suite.startErr = err
 			return
 		}
+		if splitShape() {
+			suite.split, suite.startErr = launchSplit(filepath.Join(tmp, "split"))
+			return
+		}
 		suite.shared, suite.startErr = launchWarren(filepath.Join(tmp, "data"))
 	})
 	if suite.startErr != nil {
 		t.Fatalf("start shared warren: %v", suite.startErr)
+	}
+	if suite.split != nil {
+		return suite.split.gateways[0]
 	}
 	return suite.shared.URL()
 }

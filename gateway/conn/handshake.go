@@ -224,6 +224,7 @@ func (c *Conn) failHandshake(err error) {
 	if errors.As(err, &re) {
 		_ = c.out.method(0, &wire.ConnectionClose{ReplyCode: re.Code, ReplyText: re.ReplyText()})
 		c.cfg.Log.Info("handshake refused", "conn", c.id, "err", re)
+		c.discardInput() // so the client reads the close instead of a reset
 		return
 	}
 	if !errors.Is(err, errRefused) {

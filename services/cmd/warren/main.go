@@ -16,6 +16,7 @@ import (
 
 	"github.com/warrenmq/warren/services/controlplane"
 	"github.com/warrenmq/warren/services/embedded"
+	"github.com/warrenmq/warren/services/gatewayd"
 	"github.com/warrenmq/warren/services/perf"
 	"github.com/warrenmq/warren/services/storagenode"
 )
@@ -39,6 +40,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return storageNode(args[1:], stderr)
 	case "control-plane":
 		return controlPlane(args[1:], stderr)
+	case "gateway":
+		return gatewayCmd(args[1:], stderr)
 	case "perf":
 		return perf.Main(args[1:], stdout, stderr)
 	case "version":
@@ -60,6 +63,7 @@ commands:
   serve          run the whole broker in one process (embedded NATS, control plane, storage node, gateway)
   control-plane  run the control plane of the split deployment (NATS, topology over gRPC, placement)
   storage-node   run a storage node of the split deployment (gRPC service, registered in NATS)
+  gateway        run an AMQP gateway of the split deployment (stateless; finds the rest through NATS)
   perf           run the load generator against an AMQP broker
   version        print the version
 `)
@@ -170,6 +174,32 @@ func controlPlane(args []string, stderr io.Writer) int {
 	defer stop()
 	if err := controlplane.Run(ctx, o); err != nil {
 		log.Error("warren control-plane failed", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func gatewayCmd(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := gatewayd.Options{Version: version}
+	fs.StringVar(&o.AMQPAddr, "amqp-addr", ":5672", "AMQP 0-9-1 listen address")
+	fs.StringVar(&o.HTTPAddr, "http-addr", ":15673", "HTTP listen address (/metrics, /healthz)")
+	fs.StringVar(&o.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server holding the topology and the registry")
+	fs.DurationVar(&o.ConsumerTimeout, "consumer-timeout", 30*time.Minute, "close a channel whose delivery stays unacked this long")
+	level := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log, ok := newLogger(*level, stderr)
+	if !ok {
+		return 2
+	}
+	o.Log = log
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := gatewayd.Run(ctx, o); err != nil {
+		log.Error("warren gateway failed", "err", err)
 		return 1
 	}
 	return 0

@@ -1,0 +1,125 @@
+package gatewayd
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/warrenmq/warren/api/control"
+	"github.com/warrenmq/warren/api/controlgrpc"
+	"github.com/warrenmq/warren/api/registry"
+	"github.com/warrenmq/warren/api/reply"
+	"github.com/warrenmq/warren/api/topology"
+)
+
+// errNoControlPlane is what a declare gets while no control plane is up:
+// RabbitMQ's internal-error class, a clear text, and it works again once
+// one registers.
+var errNoControlPlane = reply.Errorf(reply.InternalError, "control plane unavailable; topology changes fail until it is back")
+
+// controlResolver is a control.Topology that calls whichever control plane
+// the registry lists, keeping one gRPC connection per address.
+type controlResolver struct {
+	kv jetstream.KeyValue
+	mu struct {
+		sync.Mutex
+		addr   string
+		cc     *grpc.ClientConn
+		client *controlgrpc.Client
+	}
+}
+
+var _ control.Topology = (*controlResolver)(nil)
+
+func newControlResolver(kv jetstream.KeyValue) *controlResolver { return &controlResolver{kv: kv} }
+
+// current returns a client for the control plane alive now.
+func (r *controlResolver) current(ctx context.Context) (*controlgrpc.Client, error) {
+	entries, err := registry.List(ctx, r.kv, registry.ControlPlane)
+	if err != nil || len(entries) == 0 {
+		return nil, errNoControlPlane
+	}
+	addr := entries[0].Addr
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mu.client != nil && r.mu.addr == addr {
+		return r.mu.client, nil
+	}
+	if r.mu.cc != nil {
+		_ = r.mu.cc.Close()
+	}
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, errors.Join(errNoControlPlane, err)
+	}
+	r.mu.addr, r.mu.cc, r.mu.client = addr, cc, controlgrpc.NewClient(cc)
+	return r.mu.client, nil
+}
+
+func (r *controlResolver) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.mu.cc != nil {
+		_ = r.mu.cc.Close()
+	}
+}
+
+func (r *controlResolver) DeclareExchange(ctx context.Context, inst string, x topology.Exchange) (control.Result, error) {
+	c, err := r.current(ctx)
+	if err != nil {
+		return control.Result{}, err
+	}
+	return c.DeclareExchange(ctx, inst, x)
+}
+
+func (r *controlResolver) DeleteExchange(ctx context.Context, inst, vhost, name string, ifUnused bool) (control.Result, error) {
+	c, err := r.current(ctx)
+	if err != nil {
+		return control.Result{}, err
+	}
+	return c.DeleteExchange(ctx, inst, vhost, name, ifUnused)
+}
+
+func (r *controlResolver) DeclareQueue(ctx context.Context, inst, conn string, q topology.Queue) (control.QueueResult, error) {
+	c, err := r.current(ctx)
+	if err != nil {
+		return control.QueueResult{}, err
+	}
+	return c.DeclareQueue(ctx, inst, conn, q)
+}
+
+func (r *controlResolver) DeleteQueue(ctx context.Context, inst, conn, vhost, name string, ifUnused, ifEmpty bool) (control.QueueResult, error) {
+	c, err := r.current(ctx)
+	if err != nil {
+		return control.QueueResult{}, err
+	}
+	return c.DeleteQueue(ctx, inst, conn, vhost, name, ifUnused, ifEmpty)
+}
+
+func (r *controlResolver) Bind(ctx context.Context, inst string, b topology.Binding) (control.Result, error) {
+	c, err := r.current(ctx)
+	if err != nil {
+		return control.Result{}, err
+	}
+	return c.Bind(ctx, inst, b)
+}
+
+func (r *controlResolver) Unbind(ctx context.Context, inst string, b topology.Binding) (control.Result, error) {
+	c, err := r.current(ctx)
+	if err != nil {
+		return control.Result{}, err
+	}
+	return c.Unbind(ctx, inst, b)
+}
+
+func (r *controlResolver) ConnectionClosed(ctx context.Context, inst, conn string) error {
+	c, err := r.current(ctx)
+	if err != nil {
+		return err
+	}
+	return c.ConnectionClosed(ctx, inst, conn)
+}
