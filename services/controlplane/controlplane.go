@@ -8,7 +8,6 @@ package controlplane
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -23,10 +22,10 @@ import (
 	"github.com/warrenmq/warren/api/controlpb"
 	"github.com/warrenmq/warren/api/registry"
 	"github.com/warrenmq/warren/api/storage"
-	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/control-plane/natsembed"
 	"github.com/warrenmq/warren/control-plane/topo"
+	"github.com/warrenmq/warren/services/cluster"
 )
 
 // heartbeat is how often the control plane refreshes its registry entry.
@@ -56,43 +55,21 @@ func Run(ctx context.Context, o Options) error {
 		defer ns.Shutdown()
 		url = ns.ClientURL()
 	}
-	nc, err := nats.Connect(url, nats.MaxReconnects(-1))
-	if err != nil {
-		return fmt.Errorf("connect to nats %s: %w", url, err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
-	return serve(ctx, o, url, nc, js)
-}
-
-func serve(ctx context.Context, o Options, url string, nc *nats.Conn, js jetstream.JetStream) error {
-	topoKV, err := topokv.OpenBucket(ctx, js)
+	c, err := cluster.Connect(ctx, url, o.Log)
 	if err != nil {
 		return err
 	}
-	mirror, err := topokv.Watch(ctx, topoKV, o.Log)
-	if err != nil {
-		return err
-	}
-	regKV, err := registry.OpenBucket(ctx, js)
-	if err != nil {
-		return err
-	}
-	nodes := registry.NewNodes(regKV)
-	defer nodes.Close()
-	svc := topo.New(topoKV, mirror, nodes, o.Log)
+	defer c.Close()
+	svc := topo.New(c.TopoKV, c.Mirror, c.Nodes, o.Log)
 	if err := svc.EnsureVHost(ctx, topology.DefaultInstance, "/"); err != nil {
 		return err
 	}
-	sub, err := nc.Subscribe(storage.QueueUnusedSubject, unusedHandler(svc, o.Log))
+	sub, err := c.NATS.Subscribe(storage.QueueUnusedSubject, unusedHandler(svc, o.Log))
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", storage.QueueUnusedSubject, err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	return serveAPIs(ctx, o, url, svc, regKV)
+	return serveAPIs(ctx, o, url, svc, c.Registry)
 }
 
 // unusedHandler deletes queues storage nodes report unused.
@@ -125,7 +102,7 @@ func serveAPIs(ctx context.Context, o Options, url string, svc *topo.Service, re
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	defer srv.Stop()
-	hs, err := startHTTP(o.HTTPAddr, errc)
+	hs, err := cluster.ServeHTTP(o.HTTPAddr, http.NewServeMux(), errc)
 	if err != nil {
 		return err
 	}
@@ -147,20 +124,4 @@ func serveAPIs(ctx context.Context, o Options, url string, svc *topo.Service, re
 	case err := <-errc:
 		return err
 	}
-}
-
-func startHTTP(addr string, errc chan<- error) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("http listen %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			errc <- err
-		}
-	}()
-	return hs, nil
 }

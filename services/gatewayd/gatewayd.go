@@ -8,22 +8,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warrenmq/warren/api/registry"
-	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/gateway/auth"
 	"github.com/warrenmq/warren/gateway/conn"
 	"github.com/warrenmq/warren/gateway/server"
+	"github.com/warrenmq/warren/services/cluster"
 )
 
 // heartbeat is how often the gateway refreshes its registry entry.
@@ -46,48 +43,35 @@ type Options struct {
 
 // Run serves until ctx ends, then closes clients with 320 CONNECTION_FORCED.
 func Run(ctx context.Context, o Options) error {
-	nc, err := nats.Connect(o.NATSURL, nats.MaxReconnects(-1))
-	if err != nil {
-		return fmt.Errorf("connect to nats %s: %w", o.NATSURL, err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
-	topoKV, err := topokv.OpenBucket(ctx, js)
+	c, err := cluster.Connect(ctx, o.NATSURL, o.Log)
 	if err != nil {
 		return err
 	}
-	mirror, err := topokv.Watch(ctx, topoKV, o.Log)
-	if err != nil {
-		return err
-	}
-	regKV, err := registry.OpenBucket(ctx, js)
-	if err != nil {
-		return err
-	}
-	nodes := registry.NewNodes(regKV)
-	defer nodes.Close()
-	control := newControlResolver(regKV)
+	defer c.Close()
+	control := newControlResolver(c.Registry)
 	defer control.close()
 	id := gatewayID()
 	cfg := conn.Prepare(conn.Config{
 		Instance: topology.DefaultInstance, Auth: auth.Guest(),
-		Topology: control, Mirror: mirror, Node: nodes.Node,
+		Topology: control, Mirror: c.Mirror, Node: c.Nodes.Node,
 		ConsumerTimeout: o.ConsumerTimeout, Product: "Warren", Version: o.Version, Log: o.Log,
 	})
 	srv, err := server.Listen(o.AMQPAddr, id, cfg)
 	if err != nil {
 		return err
 	}
-	return serve(ctx, o, id, srv, regKV)
+	return serve(ctx, o, id, srv, c.Registry)
 }
 
 func serve(ctx context.Context, o Options, id string, srv *server.Server, regKV jetstream.KeyValue) error {
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve() }()
-	hs, err := startHTTP(o.HTTPAddr, srv, errc)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		fmt.Fprintf(w, "# HELP warren_connections Open AMQP connections.\n# TYPE warren_connections gauge\nwarren_connections %d\n", srv.Connections())
+	})
+	hs, err := cluster.ServeHTTP(o.HTTPAddr, mux, errc)
 	if err != nil {
 		return err
 	}
@@ -110,26 +94,6 @@ func serve(ctx context.Context, o Options, id string, srv *server.Server, regKV 
 	_ = srv.Shutdown(sctx)
 	_ = registry.Deregister(sctx, regKV, registry.Gateway, id)
 	return nil
-}
-
-func startHTTP(addr string, srv *server.Server, errc chan<- error) (*http.Server, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("http listen %s: %w", addr, err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		fmt.Fprintf(w, "# HELP warren_connections Open AMQP connections.\n# TYPE warren_connections gauge\nwarren_connections %d\n", srv.Connections())
-	})
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			errc <- err
-		}
-	}()
-	return hs, nil
 }
 
 // gatewayID names this gateway process: the prefix of its connection ids,

@@ -12,15 +12,14 @@ import (
 	"net"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 
 	"github.com/warrenmq/warren/api/registry"
 	"github.com/warrenmq/warren/api/storagegrpc"
 	pb "github.com/warrenmq/warren/api/storagepb"
-	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
+	"github.com/warrenmq/warren/services/cluster"
 	"github.com/warrenmq/warren/services/deadletter"
 	"github.com/warrenmq/warren/storage-node/node"
 )
@@ -44,15 +43,11 @@ type Options struct {
 
 // Run serves until ctx ends, then deregisters, stops gRPC and closes the node.
 func Run(ctx context.Context, o Options) error {
-	nc, err := nats.Connect(o.NATSURL, nats.MaxReconnects(-1))
+	c, err := cluster.Connect(ctx, o.NATSURL, o.Log)
 	if err != nil {
-		return fmt.Errorf("connect to nats %s: %w", o.NATSURL, err)
+		return err
 	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return fmt.Errorf("jetstream: %w", err)
-	}
+	defer c.Close()
 	ln, err := net.Listen("tcp", o.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("grpc listen %s: %w", o.GRPCAddr, err)
@@ -61,40 +56,26 @@ func Run(ctx context.Context, o Options) error {
 	if o.Name == "" {
 		o.Name = ln.Addr().String()
 	}
-	return serve(ctx, o, nc, js, ln)
+	return serve(ctx, o, c, ln)
 }
 
-func serve(ctx context.Context, o Options, nc *nats.Conn, js jetstream.JetStream, ln net.Listener) error {
-	regKV, err := registry.OpenBucket(ctx, js)
-	if err != nil {
-		return err
-	}
-	topoKV, err := topokv.OpenBucket(ctx, js)
-	if err != nil {
-		return err
-	}
-	mirror, err := topokv.Watch(ctx, topoKV, o.Log)
-	if err != nil {
-		return err
-	}
-	peers := registry.NewNodes(regKV)
-	defer peers.Close()
+func serve(ctx context.Context, o Options, c *cluster.Conn, ln net.Listener) error {
 	n, err := node.Open(o.DataDir, node.Options{
-		Events:       &natsEvents{nc: nc, log: o.Log},
-		DeadLetterer: &deadletter.Router{Instance: topology.DefaultInstance, Mirror: mirror, Node: peers.Node},
+		Events:       &natsEvents{nc: c.NATS, log: o.Log},
+		DeadLetterer: &deadletter.Router{Instance: topology.DefaultInstance, Mirror: c.Mirror, Node: c.Nodes.Node},
 		Logger:       o.Log,
 	})
 	if err != nil {
 		return fmt.Errorf("open storage node: %w", err)
 	}
 	defer n.Close()
-	peers.SetLocal(o.Name, n)
+	c.Nodes.SetLocal(o.Name, n)
 	srv := grpc.NewServer(storagegrpc.ServerOptions()...)
 	pb.RegisterStorageServer(srv, storagegrpc.NewServer(n))
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	entry := registry.Entry{Kind: registry.StorageNode, Name: o.Name, Addr: ln.Addr().String()}
-	if err := registry.Register(ctx, regKV, entry, heartbeat, o.Log); err != nil {
+	if err := registry.Register(ctx, c.Registry, entry, heartbeat, o.Log); err != nil {
 		srv.Stop()
 		return err
 	}
@@ -107,7 +88,7 @@ func serve(ctx context.Context, o Options, nc *nats.Conn, js jetstream.JetStream
 	case err := <-errc:
 		return fmt.Errorf("grpc serve: %w", err)
 	}
-	return stop(o, regKV, srv)
+	return stop(o, c.Registry, srv)
 }
 
 // stop deregisters first, so no new sessions arrive, then lets open calls

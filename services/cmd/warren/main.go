@@ -86,18 +86,10 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	o.MemoryHighWatermark = int64(*memFraction * float64(totalMemory()))
-	log, ok := newLogger(*level, stderr)
-	if !ok {
-		return 2
-	}
-	o.Log = log
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := embedded.Run(ctx, o); err != nil {
-		o.Log.Error("warren serve failed", "err", err)
-		return 1
-	}
-	return 0
+	return runUntilSignal(*level, stderr, "warren serve", func(ctx context.Context, log *slog.Logger) error {
+		o.Log = log
+		return embedded.Run(ctx, o)
+	})
 }
 
 // totalMemory is the machine's RAM in bytes from /proc/meminfo, or 0 when
@@ -128,15 +120,23 @@ func storageNode(args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	log, ok := newLogger(*level, stderr)
+	return runUntilSignal(*level, stderr, "warren storage-node", func(ctx context.Context, log *slog.Logger) error {
+		o.Log = log
+		return storagenode.Run(ctx, o)
+	})
+}
+
+// runUntilSignal runs a service until SIGINT or SIGTERM, with the text
+// logger every subcommand uses; it returns the process exit code.
+func runUntilSignal(level string, stderr io.Writer, name string, run func(context.Context, *slog.Logger) error) int {
+	log, ok := newLogger(level, stderr)
 	if !ok {
 		return 2
 	}
-	o.Log = log
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := storagenode.Run(ctx, o); err != nil {
-		log.Error("warren storage-node failed", "err", err)
+	if err := run(ctx, log); err != nil {
+		log.Error(name+" failed", "err", err)
 		return 1
 	}
 	return 0
@@ -165,18 +165,10 @@ func controlPlane(args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	log, ok := newLogger(*level, stderr)
-	if !ok {
-		return 2
-	}
-	o.Log = log
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := controlplane.Run(ctx, o); err != nil {
-		log.Error("warren control-plane failed", "err", err)
-		return 1
-	}
-	return 0
+	return runUntilSignal(*level, stderr, "warren control-plane", func(ctx context.Context, log *slog.Logger) error {
+		o.Log = log
+		return controlplane.Run(ctx, o)
+	})
 }
 
 func gatewayCmd(args []string, stderr io.Writer) int {
@@ -191,16 +183,8 @@ func gatewayCmd(args []string, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	log, ok := newLogger(*level, stderr)
-	if !ok {
-		return 2
-	}
-	o.Log = log
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	if err := gatewayd.Run(ctx, o); err != nil {
-		log.Error("warren gateway failed", "err", err)
-		return 1
-	}
-	return 0
+	return runUntilSignal(*level, stderr, "warren gateway", func(ctx context.Context, log *slog.Logger) error {
+		o.Log = log
+		return gatewayd.Run(ctx, o)
+	})
 }
