@@ -24,6 +24,9 @@ type splitDeployment struct {
 
 type splitProc struct {
 	name   string
+	bin    string
+	args   []string
+	ready  string
 	cmd    *exec.Cmd
 	output *lockedBuffer
 	exited chan struct{}
@@ -70,7 +73,8 @@ func launchSplit(dir string) (*splitDeployment, error) {
 }
 
 func startSplitProc(bin, name string, args []string, ready string) (*splitProc, error) {
-	p := &splitProc{name: name, cmd: exec.Command(bin, args...), output: &lockedBuffer{}, exited: make(chan struct{})}
+	p := &splitProc{name: name, bin: bin, args: args, ready: ready,
+		cmd: exec.Command(bin, args...), output: &lockedBuffer{}, exited: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
@@ -117,4 +121,21 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, p)
 	}
 	return ports, nil
+}
+
+// kill SIGKILLs process i and waits for it to be gone.
+func (d *splitDeployment) kill(i int) {
+	_ = d.procs[i].cmd.Process.Kill()
+	<-d.procs[i].exited
+}
+
+// restart starts process i again with its arguments and ports.
+func (d *splitDeployment) restart(i int) error {
+	p := d.procs[i]
+	np, err := startSplitProc(p.bin, p.name, p.args, p.ready)
+	if err != nil {
+		return err
+	}
+	d.procs[i] = np
+	return nil
 }

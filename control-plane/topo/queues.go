@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -189,4 +190,34 @@ func (s *Service) DeleteUnusedQueue(ctx context.Context, inst string, id storage
 	}
 	_, err := s.DeleteQueue(ctx, inst, "", q.VHost, q.Name, false, false)
 	return err
+}
+
+// DropOrphanedExclusive deletes the exclusive queues whose owning
+// connection belongs to a gateway that is no longer up. Connection ids are
+// "<gateway id>-<n>"; gatewayUp reports whether a gateway id is registered
+// alive. It returns how many queues it deleted.
+func (s *Service) DropOrphanedExclusive(ctx context.Context, inst string, gatewayUp func(id string) bool) (int, error) {
+	var orphans []topology.Queue
+	s.read(inst, func(ix *route.Index) {
+		ix.Queues(func(q *topology.Queue) {
+			if q.Exclusive && !gatewayUp(gatewayOf(q.Owner)) {
+				orphans = append(orphans, *q)
+			}
+		})
+	})
+	var errs []error
+	for _, q := range orphans {
+		if _, err := s.DeleteQueue(ctx, inst, "", q.VHost, q.Name, false, false); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return len(orphans), errors.Join(errs...)
+}
+
+// gatewayOf is the gateway part of a connection id "<gateway>-<n>".
+func gatewayOf(conn string) string {
+	if i := strings.LastIndexByte(conn, '-'); i > 0 {
+		return conn[:i]
+	}
+	return conn
 }

@@ -69,6 +69,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("subscribe %s: %w", storage.QueueUnusedSubject, err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
+	go sweepDeadGateways(ctx, svc, c.Registry, o.Log)
 	return serveAPIs(ctx, o, url, svc, c.Registry)
 }
 
@@ -123,5 +124,40 @@ func serveAPIs(ctx context.Context, o Options, url string, svc *topo.Service, re
 		return nil
 	case err := <-errc:
 		return err
+	}
+}
+
+// sweepInterval is how often the control plane looks for gateways that
+// stopped heartbeating. With the registry's TTL of three heartbeats (6 s), a
+// SIGKILLed gateway's exclusive queues go within about 8 s.
+const sweepInterval = 2 * time.Second
+
+// sweepDeadGateways deletes the exclusive queues owned by connections of
+// gateways no longer registered: their owner is gone, as when a RabbitMQ
+// connection dies. (The storage node has already requeued the dead
+// gateway's unacked messages: its sessions ended with their streams.)
+func sweepDeadGateways(ctx context.Context, svc *topo.Service, regKV jetstream.KeyValue, log *slog.Logger) {
+	t := time.NewTicker(sweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		gateways, err := registry.List(ctx, regKV, registry.Gateway)
+		if err != nil {
+			continue // without the list, deleting anything would be a guess
+		}
+		up := map[string]bool{}
+		for _, g := range gateways {
+			up[g.Name] = true
+		}
+		n, err := svc.DropOrphanedExclusive(ctx, topology.DefaultInstance, func(id string) bool { return up[id] })
+		if err != nil {
+			log.Warn("removing exclusive queues of dead gateways", "err", err)
+		} else if n > 0 {
+			log.Info("removed exclusive queues of dead gateways", "queues", n)
+		}
 	}
 }

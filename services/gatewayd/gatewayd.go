@@ -64,6 +64,12 @@ func Run(ctx context.Context, o Options) error {
 }
 
 func serve(ctx context.Context, o Options, id string, srv *server.Server, regKV jetstream.KeyValue) error {
+	// Registered before accepting: the control plane removes the exclusive
+	// queues of connections whose gateway is not registered.
+	entry := registry.Entry{Kind: registry.Gateway, Name: id, Addr: srv.Addr().String()}
+	if err := registry.Register(ctx, regKV, entry, heartbeat, o.Log); err != nil {
+		return err
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve() }()
 	mux := http.NewServeMux()
@@ -76,10 +82,6 @@ func serve(ctx context.Context, o Options, id string, srv *server.Server, regKV 
 		return err
 	}
 	defer hs.Close()
-	entry := registry.Entry{Kind: registry.Gateway, Name: id, Addr: srv.Addr().String()}
-	if err := registry.Register(ctx, regKV, entry, heartbeat, o.Log); err != nil {
-		return err
-	}
 	o.Log.Info("gateway serving", "id", id, "amqp", entry.Addr, "nats", o.NATSURL)
 	if o.Ready != nil {
 		o.Ready(entry.Addr)

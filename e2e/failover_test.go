@@ -1,0 +1,71 @@
+package e2e
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	amqp "github.com/rabbitmq/amqp091-go"
+)
+
+// gateway2 is the second gateway's index in splitDeployment.procs.
+const gateway2 = 4
+
+// TestGatewayKilled (split deployment only): when a gateway is SIGKILLed,
+// the exclusive queues of its connections are deleted and its clients'
+// unacked messages go back to their queues, flagged redelivered, within a
+// bounded time; the other gateway's clients see it.
+func TestGatewayKilled(t *testing.T) {
+	pending(t)
+	if !splitShape() || usingExternalBroker() {
+		t.Skip("needs the split deployment (E2E_SHAPE=split)")
+	}
+	brokerURL(t) // starts the deployment
+	d := suite.split
+	victim := openChannel(t, dialURL(t, d.gateways[1]))
+	if err := victim.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	excl, err := victim.QueueDeclare("", false, false, true, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := declareQueue(t, victim, uniqueName(t, "q"), nil).Name
+	publishBodies(t, victim, q, "1", "2", "3")
+	ds, err := victim.Consume(q, "", false, false, false, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		select {
+		case <-ds:
+		case <-time.After(rpcTimeout):
+			t.Fatal("no delivery through gateway 2")
+		}
+	}
+
+	d.kill(gateway2)
+	defer func() {
+		if err := d.restart(gateway2); err != nil {
+			t.Errorf("restarting gateway 2: %v", err)
+		}
+	}()
+
+	survivor := dialURL(t, d.gateways[0])
+	waitFor(t, func() bool {
+		ch, err := survivor.Channel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer ch.Close()
+		_, err = ch.QueueDeclarePassive(excl.Name, false, false, true, false, nil)
+		var ae *amqp.Error
+		return errors.As(err, &ae) && ae.Code == amqp.NotFound
+	}, 15*time.Second, "the dead gateway's exclusive queue %s to be deleted", excl.Name)
+	check := openChannel(t, survivor)
+	waitCount(t, check, q, 3)
+	d1 := getOne(t, check, q, false)
+	if string(d1.Body) != "1" || !d1.Redelivered {
+		t.Fatalf("after the gateway died got %q redelivered=%v, want 1 redelivered", d1.Body, d1.Redelivered)
+	}
+}
