@@ -17,6 +17,14 @@ import (
 // lookupTimeout bounds a registry read.
 const lookupTimeout = 5 * time.Second
 
+// cacheFor is how long a read of the registry serves lookups: resolving a
+// node happens on every append batch, which must not cost a KV round trip.
+// A name not in the cache triggers a fresh read sooner (missRefresh).
+const (
+	cacheFor    = time.Second
+	missRefresh = 100 * time.Millisecond
+)
+
 // Nodes resolves storage node names to storage.Node: a node of this process
 // directly (SetLocal), the others through gRPC clients made from their
 // registry entries and kept for reuse. Safe for concurrent use.
@@ -26,6 +34,8 @@ type Nodes struct {
 		sync.Mutex
 		local   map[string]storage.Node
 		clients map[string]*remote
+		entries []Entry   // alive storage nodes at the last good read
+		fetched time.Time // when entries was read; zero before the first read
 	}
 }
 
@@ -58,16 +68,23 @@ func (n *Nodes) Node(name string) (storage.Node, bool) {
 	if ok {
 		return local, true
 	}
-	entries, err := n.alive()
-	if err != nil {
-		return nil, false
+	if addr, ok := n.addrOf(name, cacheFor); ok {
+		return n.client(name, addr)
 	}
-	for _, e := range entries {
-		if e.Name == name {
-			return n.client(name, e.Addr)
-		}
+	if addr, ok := n.addrOf(name, missRefresh); ok { // a node that just registered
+		return n.client(name, addr)
 	}
 	return nil, false
+}
+
+// addrOf finds a node's address in registry entries at most maxAge old.
+func (n *Nodes) addrOf(name string, maxAge time.Duration) (string, bool) {
+	for _, e := range n.alive(maxAge) {
+		if e.Name == name {
+			return e.Addr, true
+		}
+	}
+	return "", false
 }
 
 // Names lists the storage nodes alive now, local ones included, sorted.
@@ -78,10 +95,8 @@ func (n *Nodes) Names() []string {
 		seen[name] = true
 	}
 	n.mu.Unlock()
-	if entries, err := n.alive(); err == nil {
-		for _, e := range entries {
-			seen[e.Name] = true
-		}
+	for _, e := range n.alive(cacheFor) {
+		seen[e.Name] = true
 	}
 	names := make([]string, 0, len(seen))
 	for name := range seen {
@@ -91,10 +106,25 @@ func (n *Nodes) Names() []string {
 	return names
 }
 
-func (n *Nodes) alive() ([]Entry, error) {
+// alive returns the alive storage nodes, read from the registry unless the
+// last read is younger than maxAge. When the registry cannot be read (NATS
+// down), the last good read keeps serving, so traffic to known nodes goes on.
+func (n *Nodes) alive(maxAge time.Duration) []Entry {
+	n.mu.Lock()
+	if !n.mu.fetched.IsZero() && time.Since(n.mu.fetched) < maxAge {
+		defer n.mu.Unlock()
+		return n.mu.entries
+	}
+	n.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
-	return List(ctx, n.kv, StorageNode)
+	entries, err := List(ctx, n.kv, StorageNode)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err == nil {
+		n.mu.entries, n.mu.fetched = entries, time.Now()
+	}
+	return n.mu.entries
 }
 
 // client returns a cached client for the node, replacing it when the node
