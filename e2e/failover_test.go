@@ -69,3 +69,66 @@ func TestGatewayKilled(t *testing.T) {
 		t.Fatalf("after the gateway died got %q redelivered=%v, want 1 redelivered", d1.Body, d1.Redelivered)
 	}
 }
+
+// controlPlane is the control plane's index in splitDeployment.procs.
+const controlPlane = 0
+
+// TestControlPlaneDown (split deployment only): while the control plane
+// (with the NATS server it embeds) is down, publishing on open channels goes
+// on, a declare fails quickly with 541 and a clear text, and once the
+// control plane is back declares work again and nothing published was lost.
+func TestControlPlaneDown(t *testing.T) {
+	pending(t)
+	if !splitShape() || usingExternalBroker() {
+		t.Skip("needs the split deployment (E2E_SHAPE=split)")
+	}
+	brokerURL(t)
+	d := suite.split
+	conn := dialURL(t, d.gateways[0])
+	ch := openChannel(t, conn)
+	q := declareQueue(t, ch, uniqueName(t, "q"), nil).Name
+
+	d.kill(controlPlane)
+	restarted := false
+	defer func() {
+		if !restarted {
+			_ = d.restart(controlPlane)
+		}
+	}()
+	for i := 0; i < 5; i++ {
+		if err := ch.Publish("", q, false, false, amqp.Publishing{Body: []byte("during")}); err != nil {
+			t.Fatalf("publish while the control plane is down: %v", err)
+		}
+	}
+	other := dialURL(t, d.gateways[0])
+	declCh := openChannel(t, other)
+	start := time.Now()
+	_, err := declCh.QueueDeclare(uniqueName(t, "during"), false, false, false, false, nil)
+	var ae *amqp.Error
+	if !errors.As(err, &ae) || ae.Code != amqp.InternalError ||
+		ae.Reason != "INTERNAL_ERROR - control plane unavailable; topology changes fail until it is back" {
+		t.Fatalf("declare while the control plane is down: %v, want 541 control plane unavailable", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the refused declare took %v", took)
+	}
+
+	if err := d.restart(controlPlane); err != nil {
+		t.Fatal(err)
+	}
+	restarted = true
+	waitFor(t, func() bool {
+		c, err := amqp.Dial(d.gateways[0])
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		ch, err := c.Channel()
+		if err != nil {
+			return false
+		}
+		_, err = ch.QueueDeclare(uniqueName(t, "after"), false, false, false, false, nil)
+		return err == nil
+	}, 30*time.Second, "declares to work again after the control plane restarted")
+	waitCount(t, openChannel(t, dialURL(t, d.gateways[0])), q, 5)
+}

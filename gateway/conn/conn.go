@@ -216,6 +216,9 @@ func (c *Conn) closeWithLocked(e *reply.Error) {
 // cleanup ends the connection: it releases what the connection held, stops
 // its goroutines and closes the socket.
 func (c *Conn) cleanup() {
+	// Publishes the client sent before the connection failed are stored,
+	// as after a clean close; each append is bounded by appendTimeout.
+	c.pub.barrier()
 	c.dispatchMu.Lock()
 	c.releaseLocked()
 	c.dispatchMu.Unlock()
@@ -260,9 +263,12 @@ func (c *Conn) heartbeats() {
 			if !c.heartbeatTick(now, &hb) {
 				return
 			}
-			c.dispatchMu.Lock()
-			c.checkConsumerTimeoutsLocked(now)
-			c.dispatchMu.Unlock()
+			// Never wait for the reader: it may be in a long declare, and
+			// heartbeats must go on meanwhile. The check runs next tick.
+			if c.dispatchMu.TryLock() {
+				c.checkConsumerTimeoutsLocked(now)
+				c.dispatchMu.Unlock()
+			}
 		}
 	}
 }
