@@ -158,3 +158,14 @@ func CheckXMatch(args amqp.Table) error {
 	return reply.Errorf(reply.PreconditionFailed,
 		"Invalid x-match field value %v; expected all, any, all-with-x, or any-with-x", v)
 }
+
+// CheckExclusive refuses access to an exclusive queue from another connection
+// (405, checked before any other error, as RabbitMQ does).
+func CheckExclusive(q *Queue, conn string) error {
+	if q.Exclusive && q.Owner != conn {
+		return reply.Errorf(reply.ResourceLocked,
+			"cannot obtain exclusive access to locked queue '%s' in vhost '%s'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.",
+			q.Name, q.VHost)
+	}
+	return nil
+}

@@ -66,7 +66,7 @@ func (s *Service) createQueueRecord(ctx context.Context, inst string, q topology
 }
 
 func (s *Service) redeclare(ctx context.Context, conn string, have, want topology.Queue) (control.QueueResult, error) {
-	if err := CheckExclusive(&have, conn); err != nil {
+	if err := topology.CheckExclusive(&have, conn); err != nil {
 		return control.QueueResult{}, err
 	}
 	if err := topology.EquivalentQueue(have, want); err != nil {
@@ -84,17 +84,6 @@ func (s *Service) redeclare(ctx context.Context, conn string, have, want topolog
 	return control.QueueResult{Queue: have, Revision: s.mirror.Revision(), Messages: st.Ready, Consumers: st.Consumers}, nil
 }
 
-// CheckExclusive refuses access to an exclusive queue from another connection
-// (405, checked before any other error, as RabbitMQ does).
-func CheckExclusive(q *topology.Queue, conn string) error {
-	if q.Exclusive && q.Owner != conn {
-		return reply.Errorf(reply.ResourceLocked,
-			"cannot obtain exclusive access to locked queue '%s' in vhost '%s'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.",
-			q.Name, q.VHost)
-	}
-	return nil
-}
-
 // DeleteQueue deletes a queue, its messages and its bindings. A missing queue
 // is not an error (RabbitMQ's delete is idempotent). conn empty means the
 // system itself deletes (expiry, auto-delete, owner gone) and skips the
@@ -108,7 +97,7 @@ func (s *Service) DeleteQueue(ctx context.Context, inst, conn, vhost, name strin
 		return control.QueueResult{Revision: s.mirror.Revision()}, nil
 	}
 	if conn != "" {
-		if err := CheckExclusive(q, conn); err != nil {
+		if err := topology.CheckExclusive(q, conn); err != nil {
 			return control.QueueResult{}, err
 		}
 	}

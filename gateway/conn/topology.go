@@ -193,10 +193,8 @@ func (ch *channel) ownedQueue(name string) (*topology.Queue, error) {
 	if !ok {
 		return nil, reply.NotFoundQueue(ch.c.vhost, name)
 	}
-	if q.Exclusive && q.Owner != ch.c.id {
-		return nil, reply.Errorf(reply.ResourceLocked,
-			"cannot obtain exclusive access to locked queue '%s' in vhost '%s'. It could be originally declared on another connection or the exclusive property value does not match that of the original declaration.",
-			q.Name, q.VHost)
+	if err := topology.CheckExclusive(q, ch.c.id); err != nil {
+		return nil, err
 	}
 	return q, nil
 }
