@@ -5,14 +5,13 @@ package embedded
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -26,6 +25,7 @@ import (
 	"github.com/warrenmq/warren/gateway/auth"
 	"github.com/warrenmq/warren/gateway/conn"
 	"github.com/warrenmq/warren/gateway/server"
+	"github.com/warrenmq/warren/services/cluster"
 	"github.com/warrenmq/warren/services/deadletter"
 	"github.com/warrenmq/warren/services/metrics"
 	"github.com/warrenmq/warren/storage-node/node"
@@ -57,14 +57,17 @@ type Options struct {
 
 // broker is everything Run starts, for orderly shutdown.
 type broker struct {
-	o      Options
-	ns     *natsembed.Server
-	nc     *nats.Conn
-	node   *node.Node
+	o    Options
+	ns   *natsembed.Server
+	nc   *nats.Conn
+	node *node.Node
+	// live is node once Open has returned; the node's own dead-letter worker
+	// may resolve nodes before that, from another goroutine.
+	live   atomic.Pointer[node.Node]
 	topo   *topo.Service
 	mirror *topokv.Mirror
 	amqp   *server.Server
-	http   *http.Server
+	mux    *http.ServeMux
 }
 
 // Run starts Warren and serves until ctx ends, then shuts down gracefully:
@@ -77,8 +80,11 @@ func Run(ctx context.Context, o Options) error {
 	}
 	o.Log.Info("warren serving", "amqp", b.amqp.Addr().String(), "http", o.HTTPAddr, "data", o.DataDir)
 	errc := make(chan error, 2)
+	hs, err := cluster.ServeHTTP(o.HTTPAddr, b.mux, errc)
+	if err != nil {
+		return err
+	}
 	go func() { errc <- b.amqp.Serve() }()
-	go func() { errc <- serveHTTP(b.http) }()
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
@@ -90,7 +96,7 @@ func Run(ctx context.Context, o Options) error {
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	_ = b.amqp.Shutdown(sctx)
-	_ = b.http.Shutdown(sctx)
+	_ = hs.Shutdown(sctx)
 	return nil
 }
 
@@ -143,13 +149,14 @@ func (b *broker) startStorage(context.Context) error {
 		return fmt.Errorf("open storage node: %w", err)
 	}
 	b.node = n
+	b.live.Store(n)
 	b.topo.SetNodes(topo.StaticNodes{nodeName: n})
 	return nil
 }
 
 func (b *broker) nodeByName(name string) (storage.Node, bool) {
-	if name == nodeName && b.node != nil {
-		return b.node, true
+	if n := b.live.Load(); name == nodeName && n != nil {
+		return n, true
 	}
 	return nil, false
 }
@@ -178,34 +185,19 @@ func (b *broker) startGateway(ctx context.Context) error {
 		return err
 	}
 	b.amqp = srv
-	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
-	mux.Handle("/metrics", metrics.Handler(b.metrics))
+	b.mux = http.NewServeMux()
+	b.mux.Handle("/metrics", metrics.Handler(b.metrics))
 	if b.o.Pprof {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		b.mux.HandleFunc("/debug/pprof/", pprof.Index)
+		b.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
-	b.http = &http.Server{Addr: b.o.HTTPAddr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	return nil
 }
 
 // metrics gathers the values /metrics reports.
 func (b *broker) metrics() []metrics.Sample {
 	m := b.node.Metrics()
-	return append([]metrics.Sample{
-		{Name: "warren_connections", Help: "Open AMQP connections.", Type: "gauge", Value: float64(b.amqp.Connections())},
-	}, nodeSamples(m)...)
-}
-
-func serveHTTP(s *http.Server) error {
-	ln, err := net.Listen("tcp", s.Addr)
-	if err != nil {
-		return fmt.Errorf("http listen %s: %w", s.Addr, err)
-	}
-	if err := s.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return append([]metrics.Sample{metrics.Connections(b.amqp.Connections())}, nodeSamples(m)...)
 }
 
 // stop releases what start opened, storage last but before NATS.

@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"github.com/warrenmq/warren/gateway/conn"
 	"github.com/warrenmq/warren/gateway/server"
 	"github.com/warrenmq/warren/services/cluster"
+	"github.com/warrenmq/warren/services/metrics"
 )
 
 // heartbeat is how often the gateway refreshes its registry entry.
@@ -73,10 +73,9 @@ func serve(ctx context.Context, o Options, id string, srv *server.Server, regKV 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve() }()
 	mux := http.NewServeMux()
-	mux.HandleFunc("/metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		fmt.Fprintf(w, "# HELP warren_connections Open AMQP connections.\n# TYPE warren_connections gauge\nwarren_connections %d\n", srv.Connections())
-	})
+	mux.Handle("/metrics", metrics.Handler(func() []metrics.Sample {
+		return []metrics.Sample{metrics.Connections(srv.Connections())}
+	}))
 	hs, err := cluster.ServeHTTP(o.HTTPAddr, mux, errc)
 	if err != nil {
 		return err

@@ -59,3 +59,8 @@ func labels(l map[string]string) string {
 	}
 	return "{" + strings.Join(parts, ",") + "}"
 }
+
+// Connections is the open-AMQP-connections gauge every gateway reports.
+func Connections(n int) Sample {
+	return Sample{Name: "warren_connections", Help: "Open AMQP connections.", Type: "gauge", Value: float64(n)}
+}
