@@ -12,6 +12,12 @@
 #   RABBITMQ_URL    e.g. amqp://guest:guest@127.0.0.1:5672/ — compare against it
 #   WARREN_BIN      use this binary instead of building bin/warren
 #   BENCH_WARREN=0  skip the Warren side (measure RabbitMQ only)
+#   BENCH_SCENARIOS run only these scenarios (space-separated names)
+#   BENCH_SHAPES    the Warren shapes to run, in order (default "serve"):
+#                   serve is one `warren serve` process; split is a control
+#                   plane, one storage node and one gateway, each its own
+#                   process, so the gateway→storage hop goes over gRPC.
+#                   "serve split" runs both and prints split/serve.
 #
 # Exit status: 0 when every run succeeded, 1 when any failed (the table
 # shows FAIL and the log under bench-results says why).
@@ -22,6 +28,7 @@ cd "$(dirname "$0")/.."
 duration=${BENCH_DURATION:-15s}
 [[ $duration =~ ^[0-9]+$ ]] && duration="${duration}s"
 bench_warren=${BENCH_WARREN:-1}
+read -r -a shapes <<<"${BENCH_SHAPES:-serve}"
 
 # Scenario names and their perf flags; the same matrix runs on each broker.
 scenarios=(transient-16B persistent-1KiB-confirm persistent-1KiB-10k-rate)
@@ -30,21 +37,30 @@ declare -A scenario_args=(
 	[persistent-1KiB-confirm]="--producers 1 --consumers 1 --size 1024 --persistent --confirm 100 --prefetch 100"
 	[persistent-1KiB-10k-rate]="--producers 1 --consumers 1 --size 1024 --persistent --confirm 100 --prefetch 100 --rate 10000"
 )
+if [[ -n ${BENCH_SCENARIOS:-} ]]; then
+	read -r -a scenarios <<<"$BENCH_SCENARIOS"
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/warren-bench.XXXXXX")
-warren_pid=""
+warren_pids=() # every Warren process, in start order
+
+# stop_pid PID: SIGTERM, 10 s to shut down cleanly, then SIGKILL.
+stop_pid() {
+	kill -0 "$1" 2>/dev/null || return 0
+	kill "$1" 2>/dev/null || true
+	for _ in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+}
 
 cleanup() {
-	if [[ -n $warren_pid ]] && kill -0 "$warren_pid" 2>/dev/null; then
-		kill "$warren_pid" 2>/dev/null || true
-		# Give it 10 s to shut down cleanly, then force it.
-		for _ in $(seq 100); do
-			kill -0 "$warren_pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -9 "$warren_pid" 2>/dev/null || true
-		wait "$warren_pid" 2>/dev/null || true
-	fi
+	local i
+	for ((i = ${#warren_pids[@]} - 1; i >= 0; i--)); do
+		stop_pid "${warren_pids[i]}"
+	done
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -84,31 +100,60 @@ json_field() {
 	echo "${v:-null}"
 }
 
-# start_warren: serve from a temp data dir; sets warren_pid and warren_url.
-start_warren() {
-	local amqp_port http_port
-	amqp_port=$(free_port)
-	http_port=$(free_port)
-	mkdir -p "$tmp/data"
-	"$warren_bin" serve --data-dir "$tmp/data" \
-		--amqp-addr "127.0.0.1:$amqp_port" --http-addr "127.0.0.1:$http_port" \
-		>"$out/warren-serve.log" 2>&1 &
-	warren_pid=$!
+# start_proc NAME READY_PORT ARGS...: runs bin/warren ARGS in the
+# background, logging to NAME.log, until READY_PORT accepts connections.
+start_proc() {
+	local name=$1 port=$2 pid
+	shift 2
+	"$warren_bin" "$@" >"$out/$name.log" 2>&1 &
+	pid=$!
+	warren_pids+=("$pid")
 	for _ in $(seq 300); do
-		if ! kill -0 "$warren_pid" 2>/dev/null; then
-			log "bench: warren serve exited during startup; last lines of its log:"
-			tail -n 20 "$out/warren-serve.log" >&2
+		if ! kill -0 "$pid" 2>/dev/null; then
+			log "bench: $name exited during startup; last lines of its log:"
+			tail -n 20 "$out/$name.log" >&2
 			exit 1
 		fi
-		if port_open 127.0.0.1 "$amqp_port"; then
-			warren_url="amqp://guest:guest@127.0.0.1:$amqp_port/"
-			log "bench: warren serve (pid $warren_pid) on 127.0.0.1:$amqp_port"
+		if port_open 127.0.0.1 "$port"; then
+			log "bench: $name (pid $pid) on 127.0.0.1:$port"
 			return
 		fi
 		sleep 0.1
 	done
-	log "bench: warren serve did not listen on 127.0.0.1:$amqp_port within 30 s"
+	log "bench: $name did not listen on 127.0.0.1:$port within 30 s"
 	exit 1
+}
+
+# start_warren SHAPE: that shape from a fresh temp data dir; sets warren_url.
+start_warren() {
+	local shape=$1 amqp_port http_port
+	rm -rf "$tmp/cp" "$tmp/sn" "$tmp/data"
+	amqp_port=$(free_port)
+	http_port=$(free_port)
+	if [[ $shape == split ]]; then
+		local nats_port grpc_cp grpc_sn http_cp
+		nats_port=$(free_port) grpc_cp=$(free_port) grpc_sn=$(free_port) http_cp=$(free_port)
+		start_proc warren-split-control-plane "$grpc_cp" control-plane --data-dir "$tmp/cp" \
+			--nats-addr "127.0.0.1:$nats_port" --http-addr "127.0.0.1:$http_cp" --grpc-addr "127.0.0.1:$grpc_cp"
+		start_proc warren-split-storage-node "$grpc_sn" storage-node --data-dir "$tmp/sn" \
+			--grpc-addr "127.0.0.1:$grpc_sn" --nats-url "nats://127.0.0.1:$nats_port"
+		start_proc warren-split-gateway "$amqp_port" gateway --amqp-addr "127.0.0.1:$amqp_port" \
+			--http-addr "127.0.0.1:$http_port" --nats-url "nats://127.0.0.1:$nats_port"
+	else
+		start_proc warren-serve "$amqp_port" serve --data-dir "$tmp/data" \
+			--amqp-addr "127.0.0.1:$amqp_port" --http-addr "127.0.0.1:$http_port"
+	fi
+	warren_url="amqp://guest:guest@127.0.0.1:$amqp_port/"
+}
+
+# peak_rss: the summed peak RSS of the Warren processes.
+peak_rss() {
+	local pid total=0 kb
+	for pid in "${warren_pids[@]}"; do
+		kb=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status" 2>/dev/null || echo 0)
+		total=$((total + ${kb:-0}))
+	done
+	echo "$total kB"
 }
 
 # rabbitmq_available: RABBITMQ_URL is set and its host:port accepts TCP.
@@ -158,26 +203,32 @@ latency() {
 	echo "$p50/$p99"
 }
 
+# ratio A B: A / B to two decimals, or "-" unless both are numbers.
+ratio() {
+	if [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ ]]; then
+		awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'
+	else
+		echo "-"
+	fi
+}
+
 print_table() {
-	local name w r ratio
-	printf '%-26s | %12s | %14s | %6s | %20s | %20s\n' \
-		scenario "warren msg/s" "rabbitmq msg/s" ratio "warren p50/p99 ms" "rabbitmq p50/p99 ms"
-	printf '%s\n' "---------------------------+--------------+----------------+--------+----------------------+---------------------"
+	local name w s r
+	printf '%-26s | %12s | %12s | %14s | %6s | %6s | %18s | %18s | %18s\n' scenario \
+		"serve msg/s" "split msg/s" "rabbitmq msg/s" "serve/" "split/" \
+		"serve p50/p99 ms" "split p50/p99 ms" "rabbitmq p50/p99"
+	printf '%-26s | %12s | %12s | %14s | %6s | %6s | %18s | %18s | %18s\n' "" "" "" "" rabbit serve "" "" ""
 	for name in "${scenarios[@]}"; do
 		w=$(cell warren "$name" consume_rate)
+		s=$(cell warren-split "$name" consume_rate)
 		r=$(cell rabbitmq "$name" consume_rate)
-		ratio=-
-		if [[ $w =~ ^[0-9.]+$ && $r =~ ^[0-9.]+$ ]]; then
-			ratio=$(awk -v w="$w" -v r="$r" 'BEGIN { if (r > 0) printf "%.2f", w / r; else print "-" }')
-		fi
-		printf '%-26s | %12s | %14s | %6s | %20s | %20s\n' \
-			"$name" "$w" "$r" "$ratio" "$(latency warren "$name")" "$(latency rabbitmq "$name")"
+		printf '%-26s | %12s | %12s | %14s | %6s | %6s | %18s | %18s | %18s\n' \
+			"$name" "$w" "$s" "$r" "$(ratio "$w" "$r")" "$(ratio "$s" "$w")" \
+			"$(latency warren "$name")" "$(latency warren-split "$name")" "$(latency rabbitmq "$name")"
 	done
 	echo
-	echo "msg/s is the consume rate (end to end); ratio is warren / rabbitmq."
-	if [[ -n ${warren_hwm:-} ]]; then
-		echo "warren serve peak RSS over the matrix: $warren_hwm"
-	fi
+	echo "msg/s is the consume rate (end to end); serve/rabbit and split/serve are throughput ratios."
+	printf '%s\n' "${peaks[@]}"
 }
 
 out="bench-results/$(date -u +%Y%m%dT%H%M%SZ)"
@@ -191,10 +242,19 @@ else
 	warren_bin=bin/warren
 fi
 
+peaks=()
 if [[ $bench_warren != 0 ]]; then
-	start_warren
-	run_matrix warren "$warren_url"
-	warren_hwm=$(awk '/^VmHWM/ { print $2, $3 }' "/proc/$warren_pid/status" 2>/dev/null || true)
+	for shape in "${shapes[@]}"; do
+		broker=warren
+		[[ $shape == serve ]] || broker=warren-$shape
+		start_warren "$shape"
+		run_matrix "$broker" "$warren_url"
+		peaks+=("warren $shape shape: peak RSS over the matrix $(peak_rss) (all its processes)")
+		for pid in "${warren_pids[@]}"; do
+			stop_pid "$pid"
+		done
+		warren_pids=()
+	done
 fi
 
 if rabbitmq_available; then
