@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -84,4 +85,10 @@ func ServeHTTP(addr string, mux *http.ServeMux, errc chan<- error) (*http.Server
 		}
 	}()
 	return hs, nil
+}
+
+// HandlePprof serves Go's profiler under /debug/pprof on mux.
+func HandlePprof(mux *http.ServeMux) {
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -188,8 +187,7 @@ func (b *broker) startGateway(ctx context.Context) error {
 	b.mux = http.NewServeMux()
 	b.mux.Handle("/metrics", metrics.Handler(b.metrics))
 	if b.o.Pprof {
-		b.mux.HandleFunc("/debug/pprof/", pprof.Index)
-		b.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		cluster.HandlePprof(b.mux)
 	}
 	return nil
 }
@@ -197,7 +195,7 @@ func (b *broker) startGateway(ctx context.Context) error {
 // metrics gathers the values /metrics reports.
 func (b *broker) metrics() []metrics.Sample {
 	m := b.node.Metrics()
-	return append([]metrics.Sample{metrics.Connections(b.amqp.Connections())}, nodeSamples(m)...)
+	return append([]metrics.Sample{metrics.Connections(b.amqp.Connections())}, metrics.StorageNode(m)...)
 }
 
 // stop releases what start opened, storage last but before NATS.
@@ -212,31 +210,6 @@ func (b *broker) stop() {
 	}
 	if b.ns != nil {
 		b.ns.Shutdown()
-	}
-}
-
-// nodeSamples renders the storage node's counters.
-func nodeSamples(m node.Metrics) []metrics.Sample {
-	c := func(name, help string, v uint64) metrics.Sample {
-		return metrics.Sample{Name: name, Help: help, Type: "counter", Value: float64(v)}
-	}
-	g := func(name, help string, v float64) metrics.Sample {
-		return metrics.Sample{Name: name, Help: help, Type: "gauge", Value: v}
-	}
-	return []metrics.Sample{
-		c("warren_messages_appended_total", "Messages appended to queues (fan-out counts per queue).", m.Appends),
-		c("warren_messages_rejected_total", "Appends refused by reject-publish.", m.Rejected),
-		c("warren_bytes_appended_total", "Body bytes appended.", m.BytesIn),
-		c("warren_messages_delivered_total", "Deliveries to consumers.", m.Delivered),
-		c("warren_messages_acked_total", "Deliveries acknowledged.", m.Acked),
-		c("warren_messages_requeued_total", "Deliveries requeued.", m.Requeued),
-		c("warren_messages_dead_lettered_total", "Messages dead-lettered.", m.DeadLettered),
-		c("warren_fsyncs_total", "WAL fsyncs; each serves every batch synced with it.", m.Fsyncs),
-		c("warren_synced_commits_total", "Storage batches committed with fsync.", m.SyncedCommits),
-		g("warren_queues", "Queues on the storage node.", float64(m.Queues)),
-		g("warren_messages_ready", "Messages ready for delivery.", float64(m.Ready)),
-		g("warren_messages_unacked", "Messages delivered and not yet acknowledged.", float64(m.Unacked)),
-		g("warren_cached_bytes", "Message bytes held in memory by the storage node.", float64(m.CachedBytes)),
 	}
 }
 

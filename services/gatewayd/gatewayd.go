@@ -35,6 +35,7 @@ type Options struct {
 	HTTPAddr        string
 	NATSURL         string
 	ConsumerTimeout time.Duration
+	Pprof           bool // Go's profiler under /debug/pprof on HTTPAddr
 	Version         string
 	Log             *slog.Logger
 	// Ready, when set, receives the AMQP address once the gateway accepts.
@@ -76,6 +77,9 @@ func serve(ctx context.Context, o Options, id string, srv *server.Server, regKV 
 	mux.Handle("/metrics", metrics.Handler(func() []metrics.Sample {
 		return []metrics.Sample{metrics.Connections(srv.Connections())}
 	}))
+	if o.Pprof {
+		cluster.HandlePprof(mux)
+	}
 	hs, err := cluster.ServeHTTP(o.HTTPAddr, mux, errc)
 	if err != nil {
 		return err

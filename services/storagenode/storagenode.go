@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -21,6 +22,7 @@ import (
 	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/services/cluster"
 	"github.com/warrenmq/warren/services/deadletter"
+	"github.com/warrenmq/warren/services/metrics"
 	"github.com/warrenmq/warren/storage-node/node"
 )
 
@@ -36,6 +38,8 @@ type Options struct {
 	GRPCAddr string
 	NATSURL  string
 	Name     string // registry name; empty means host:port of the gRPC listener
+	HTTPAddr string // /metrics and /healthz; empty serves no HTTP
+	Pprof    bool   // Go's profiler under /debug/pprof on HTTPAddr
 	Log      *slog.Logger
 	// Ready, when set, receives the node's registry entry once it serves.
 	Ready func(registry.Entry)
@@ -72,8 +76,16 @@ func serve(ctx context.Context, o Options, c *cluster.Conn, ln net.Listener) err
 	c.Nodes.SetLocal(o.Name, n)
 	srv := grpc.NewServer(storagegrpc.ServerOptions()...)
 	pb.RegisterStorageServer(srv, storagegrpc.NewServer(n))
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if o.HTTPAddr != "" {
+		hs, err := serveHTTP(o, n, errc)
+		if err != nil {
+			srv.Stop()
+			return err
+		}
+		defer hs.Close()
+	}
 	entry := registry.Entry{Kind: registry.StorageNode, Name: o.Name, Addr: ln.Addr().String()}
 	if err := registry.Register(ctx, c.Registry, entry, heartbeat, o.Log); err != nil {
 		srv.Stop()
@@ -107,4 +119,14 @@ func stop(o Options, regKV jetstream.KeyValue, srv *grpc.Server) error {
 		srv.Stop()
 	}
 	return nil
+}
+
+// serveHTTP serves the node's metrics (and the profiler when asked).
+func serveHTTP(o Options, n *node.Node, errc chan<- error) (*http.Server, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", metrics.Handler(func() []metrics.Sample { return metrics.StorageNode(n.Metrics()) }))
+	if o.Pprof {
+		cluster.HandlePprof(mux)
+	}
+	return cluster.ServeHTTP(o.HTTPAddr, mux, errc)
 }

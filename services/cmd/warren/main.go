@@ -116,6 +116,8 @@ func storageNode(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.GRPCAddr, "grpc-addr", ":7001", "storage gRPC listen address")
 	fs.StringVar(&o.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server holding the topology and the registry")
 	fs.StringVar(&o.Name, "name", "", "name in the registry (default: the gRPC listen address)")
+	fs.StringVar(&o.HTTPAddr, "http-addr", "", "HTTP listen address (/metrics, /healthz); empty serves none")
+	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof on the HTTP port")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -179,6 +181,7 @@ func gatewayCmd(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.HTTPAddr, "http-addr", ":15673", "HTTP listen address (/metrics, /healthz)")
 	fs.StringVar(&o.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server holding the topology and the registry")
 	fs.DurationVar(&o.ConsumerTimeout, "consumer-timeout", 30*time.Minute, "close a channel whose delivery stays unacked this long")
+	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof on the HTTP port")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
