@@ -36,6 +36,7 @@ fuzz:
 	cd gateway && $(GO) test -run='^$$' -fuzz='^FuzzDecodeMethod$$' -fuzztime=$(FUZZTIME) ./wire
 	cd api && $(GO) test -run='^$$' -fuzz='^FuzzReadTable$$' -fuzztime=$(FUZZTIME) ./amqp
 	cd api && $(GO) test -run='^$$' -fuzz='^FuzzDecodeProperties$$' -fuzztime=$(FUZZTIME) ./amqp
+	cd services && $(GO) test -run='^$$' -fuzz='^FuzzDecodeReply$$' -fuzztime=$(FUZZTIME) ./gatewayd
 
 # Benchmarks: Go benchmarks of the hot paths, then the `warren perf` matrix
 # (against RabbitMQ too when RABBITMQ_URL is set).

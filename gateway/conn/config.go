@@ -54,6 +54,9 @@ type Config struct {
 	Gate *Gate
 	// Node returns the storage node with the given name.
 	Node func(name string) (storage.Node, bool)
+	// ReplyRelay, when set, carries direct reply-to replies to the requester's
+	// gateway; nil means this gateway is the only one.
+	ReplyRelay ReplyRelay
 	// Product and Version go into connection.start's server properties.
 	Product, Version string
 	Log              *slog.Logger

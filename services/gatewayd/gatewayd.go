@@ -56,7 +56,13 @@ func Run(ctx context.Context, o Options) error {
 		Instance: topology.DefaultInstance, Auth: auth.Guest(),
 		Topology: control, Mirror: c.Mirror, Node: c.Nodes.Node,
 		ConsumerTimeout: o.ConsumerTimeout, Product: "Warren", Version: o.Version, Log: o.Log,
+		ReplyRelay: &replyRelay{nc: c.NATS, id: id, log: o.Log},
 	})
+	replies, err := serveReplies(c.NATS, id, cfg, o.Log)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = replies.Unsubscribe() }()
 	srv, err := server.Listen(o.AMQPAddr, id, cfg)
 	if err != nil {
 		return err
