@@ -11,10 +11,15 @@ import (
 // gateway2 is the second gateway's index in splitDeployment.procs.
 const gateway2 = 4
 
+// failoverSlack is what a test allows above the deployment's gateway
+// timeout: deleting the queues and the registry reads themselves.
+const failoverSlack = 2 * time.Second
+
 // TestGatewayKilled (split deployment only): when a gateway is SIGKILLed,
-// the exclusive queues of its connections are deleted and its clients'
-// unacked messages go back to their queues, flagged redelivered, within a
-// bounded time; the other gateway's clients see it.
+// its clients lose their connection, and the exclusive queues of its
+// connections are deleted and its clients' unacked messages go back to
+// their queues, flagged redelivered, within the gateway timeout; the other
+// gateway's clients see it.
 func TestGatewayKilled(t *testing.T) {
 	pending(t)
 	if !splitShape() || usingExternalBroker() {
@@ -22,7 +27,9 @@ func TestGatewayKilled(t *testing.T) {
 	}
 	brokerURL(t) // starts the deployment
 	d := suite.split
-	victim := openChannel(t, dialURL(t, d.gateways[1]))
+	victimConn := dialURL(t, d.gateways[1])
+	lost := watchConnClose(victimConn)
+	victim := openChannel(t, victimConn)
 	if err := victim.Confirm(false); err != nil {
 		t.Fatal(err)
 	}
@@ -45,13 +52,23 @@ func TestGatewayKilled(t *testing.T) {
 	}
 
 	d.kill(gateway2)
+	killed := time.Now()
 	defer func() {
 		if err := d.restart(gateway2); err != nil {
 			t.Errorf("restarting gateway 2: %v", err)
 		}
 	}()
+	if awaitClose(t, lost) == nil {
+		t.Fatal("the killed gateway's client was not told its connection is lost")
+	}
 
+	bound := splitGatewayTimeout + failoverSlack
 	survivor := dialURL(t, d.gateways[0])
+	check := openChannel(t, survivor)
+	var n int
+	waitFor(t, func() bool { n = messageCount(t, check, q); return n == 3 }, bound,
+		"the dead gateway's 3 unacked messages back in %s (last count %d)", q, &n)
+	requeued := time.Since(killed)
 	waitFor(t, func() bool {
 		ch, err := survivor.Channel()
 		if err != nil {
@@ -61,9 +78,9 @@ func TestGatewayKilled(t *testing.T) {
 		_, err = ch.QueueDeclarePassive(excl.Name, false, false, true, false, nil)
 		var ae *amqp.Error
 		return errors.As(err, &ae) && ae.Code == amqp.NotFound
-	}, 15*time.Second, "the dead gateway's exclusive queue %s to be deleted", excl.Name)
-	check := openChannel(t, survivor)
-	waitCount(t, check, q, 3)
+	}, bound-time.Since(killed), "the dead gateway's exclusive queue %s to be deleted", excl.Name)
+	t.Logf("after the kill: requeued in %v, exclusive queue deleted in %v (gateway timeout %v)",
+		requeued, time.Since(killed), splitGatewayTimeout)
 	d1 := getOne(t, check, q, false)
 	if string(d1.Body) != "1" || !d1.Redelivered {
 		t.Fatalf("after the gateway died got %q redelivered=%v, want 1 redelivered", d1.Body, d1.Redelivered)

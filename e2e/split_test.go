@@ -15,6 +15,12 @@ import (
 // processes instead of one warren serve.
 func splitShape() bool { return os.Getenv("E2E_SHAPE") == "split" }
 
+// splitGatewayTimeout is the deployment's --gateway-timeout: a SIGKILLed
+// gateway's exclusive queues and unacked messages are dealt with within it.
+// Shorter than the 10 s default, to keep the suite quick and to show that
+// the flag reaches every process.
+const splitGatewayTimeout = 5 * time.Second
+
 // splitDeployment is 1 control plane, 2 storage nodes and 2 gateways, each
 // its own process, wired through the control plane's embedded NATS.
 type splitDeployment struct {
@@ -45,20 +51,23 @@ func launchSplit(dir string) (*splitDeployment, error) {
 	}
 	addr := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", ports[i]) }
 	natsURL := "nats://" + addr(0)
+	gwTimeout := []string{"--gateway-timeout", splitGatewayTimeout.String()}
 	d := &splitDeployment{}
 	steps := []struct {
 		name  string
 		ready string
 		args  []string
 	}{
-		{"control-plane", addr(2), []string{"control-plane", "--data-dir", filepath.Join(dir, "cp"),
-			"--nats-addr", addr(0), "--http-addr", addr(1), "--grpc-addr", addr(2)}},
-		{"storage-node-1", addr(3), []string{"storage-node", "--data-dir", filepath.Join(dir, "sn1"),
-			"--grpc-addr", addr(3), "--nats-url", natsURL, "--name", "sn1"}},
-		{"storage-node-2", addr(4), []string{"storage-node", "--data-dir", filepath.Join(dir, "sn2"),
-			"--grpc-addr", addr(4), "--nats-url", natsURL, "--name", "sn2"}},
-		{"gateway-1", addr(5), []string{"gateway", "--amqp-addr", addr(5), "--http-addr", addr(6), "--nats-url", natsURL}},
-		{"gateway-2", addr(7), []string{"gateway", "--amqp-addr", addr(7), "--http-addr", addr(8), "--nats-url", natsURL}},
+		{"control-plane", addr(2), append([]string{"control-plane", "--data-dir", filepath.Join(dir, "cp"),
+			"--nats-addr", addr(0), "--http-addr", addr(1), "--grpc-addr", addr(2)}, gwTimeout...)},
+		{"storage-node-1", addr(3), append([]string{"storage-node", "--data-dir", filepath.Join(dir, "sn1"),
+			"--grpc-addr", addr(3), "--nats-url", natsURL, "--name", "sn1"}, gwTimeout...)},
+		{"storage-node-2", addr(4), append([]string{"storage-node", "--data-dir", filepath.Join(dir, "sn2"),
+			"--grpc-addr", addr(4), "--nats-url", natsURL, "--name", "sn2"}, gwTimeout...)},
+		{"gateway-1", addr(5), append([]string{"gateway", "--amqp-addr", addr(5), "--http-addr", addr(6),
+			"--nats-url", natsURL}, gwTimeout...)},
+		{"gateway-2", addr(7), append([]string{"gateway", "--amqp-addr", addr(7), "--http-addr", addr(8),
+			"--nats-url", natsURL}, gwTimeout...)},
 	}
 	for _, s := range steps {
 		p, err := startSplitProc(bin, s.name, s.args, s.ready)

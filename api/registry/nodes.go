@@ -137,7 +137,8 @@ func (n *Nodes) client(name, addr string) (storage.Node, bool) {
 	} else if ok {
 		_ = c.cc.Close()
 	}
-	opts := append(storagegrpc.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	opts := append(storagegrpc.DialOptions(), storagegrpc.KeepaliveDialOptions()...)
+	opts = append(opts, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	cc, err := grpc.NewClient(addr, opts...)
 	if err != nil {
 		return nil, false

@@ -99,11 +99,27 @@ func Deregister(ctx context.Context, kv jetstream.KeyValue, kind, name string) e
 
 // List returns the entries of a kind that are alive now.
 func List(ctx context.Context, kv jetstream.KeyValue, kind string) ([]Entry, error) {
+	all, err := Entries(ctx, kv, kind)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	out := all[:0]
+	for _, e := range all {
+		if e.Alive(now) {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// Entries returns every entry of a kind, alive or not: entries are removed
+// only by Deregister, so one whose heartbeat stopped stays listed here.
+func Entries(ctx context.Context, kv jetstream.KeyValue, kind string) ([]Entry, error) {
 	lister, err := kv.ListKeysFiltered(ctx, kind+".>")
 	if err != nil {
 		return nil, fmt.Errorf("list %s: %w", kind, err)
 	}
-	now := time.Now()
 	var out []Entry
 	for k := range lister.Keys() {
 		v, err := kv.Get(ctx, k)
@@ -111,7 +127,7 @@ func List(ctx context.Context, kv jetstream.KeyValue, kind string) ([]Entry, err
 			continue // deleted meanwhile
 		}
 		var e Entry
-		if json.Unmarshal(v.Value(), &e) == nil && e.Alive(now) {
+		if json.Unmarshal(v.Value(), &e) == nil {
 			out = append(out, e)
 		}
 	}

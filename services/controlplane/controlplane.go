@@ -39,6 +39,9 @@ type Options struct {
 	NATSAddr string // embedded NATS listens here when NATSURL is empty
 	NATSURL  string // an external NATS cluster instead of the embedded one
 	Log      *slog.Logger
+	// GatewayTimeout bounds how long the exclusive queues of a gateway that
+	// died without closing outlive it (0: registry.DefaultGatewayTimeout).
+	GatewayTimeout time.Duration
 	// Ready, when set, is called once the control plane serves, with the
 	// NATS URL the other services should use and its gRPC address.
 	Ready func(natsURL, grpcAddr string)
@@ -46,6 +49,10 @@ type Options struct {
 
 // Run serves until ctx ends.
 func Run(ctx context.Context, o Options) error {
+	live, err := registry.ForGatewayTimeout(o.GatewayTimeout)
+	if err != nil {
+		return err
+	}
 	url := o.NATSURL
 	if url == "" {
 		ns, err := natsembed.Start(natsembed.Options{DataDir: o.DataDir, Listen: o.NATSAddr})
@@ -69,7 +76,7 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("subscribe %s: %w", storage.QueueUnusedSubject, err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	go sweepDeadGateways(ctx, svc, c.Registry, o.Log)
+	go sweepDeadGateways(ctx, svc, c.Registry, live, o.Log)
 	return serveAPIs(ctx, o, url, svc, c.Registry)
 }
 
@@ -124,40 +131,5 @@ func serveAPIs(ctx context.Context, o Options, url string, svc *topo.Service, re
 		return nil
 	case err := <-errc:
 		return err
-	}
-}
-
-// sweepInterval is how often the control plane looks for gateways that
-// stopped heartbeating. With the registry's TTL of three heartbeats (6 s), a
-// SIGKILLed gateway's exclusive queues go within about 8 s.
-const sweepInterval = 2 * time.Second
-
-// sweepDeadGateways deletes the exclusive queues owned by connections of
-// gateways no longer registered: their owner is gone, as when a RabbitMQ
-// connection dies. (The storage node has already requeued the dead
-// gateway's unacked messages: its sessions ended with their streams.)
-func sweepDeadGateways(ctx context.Context, svc *topo.Service, regKV jetstream.KeyValue, log *slog.Logger) {
-	t := time.NewTicker(sweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		gateways, err := registry.List(ctx, regKV, registry.Gateway)
-		if err != nil {
-			continue // without the list, deleting anything would be a guess
-		}
-		up := map[string]bool{}
-		for _, g := range gateways {
-			up[g.Name] = true
-		}
-		n, err := svc.DropOrphanedExclusive(ctx, topology.DefaultInstance, func(id string) bool { return up[id] })
-		if err != nil {
-			log.Warn("removing exclusive queues of dead gateways", "err", err)
-		} else if n > 0 {
-			log.Info("removed exclusive queues of dead gateways", "queues", n)
-		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -106,5 +108,51 @@ func TestExpiredQueueIsDeleted(t *testing.T) {
 			t.Fatal("x-expires queue still declared 15s after a 200ms expiry")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestGatewayJudge: a gateway is dead once its heartbeat is older than the
+// stale bound, whatever TTL it registered — unless the control plane has
+// not been able to watch for that long (its start, a registry outage).
+func TestGatewayJudge(t *testing.T) {
+	live, err := registry.ForGatewayTimeout(10 * time.Second) // sweep 2 s, stale 8 s
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now()
+	beat := func(name string, at time.Duration) registry.Entry {
+		return registry.Entry{Kind: registry.Gateway, Name: name, Heartbeat: t0.Add(at), TTL: time.Hour}
+	}
+	old := beat("old", -time.Minute)
+	j := &gatewayJudge{live: live}
+	steps := []struct {
+		at      time.Duration // since t0; reads happen every sweep (2 s) unless blind
+		blind   bool          // no read since the previous step
+		entries []registry.Entry
+		want    string // alive names, sorted
+	}{
+		{0, false, []registry.Entry{old, beat("fresh", 0)}, "fresh,old"}, // just started: old gets a grace
+		{8 * time.Second, false, []registry.Entry{old, beat("fresh", 0)}, "fresh,old"},
+		{10 * time.Second, false, []registry.Entry{old, beat("fresh", 0)}, ""}, // both over 8 s old
+		{12 * time.Second, false, []registry.Entry{old, beat("fresh", 11*time.Second)}, "fresh"},
+		{30 * time.Second, true, []registry.Entry{old, beat("fresh", 11*time.Second)}, "fresh,old"},
+		{40 * time.Second, false, []registry.Entry{old, beat("fresh", 39*time.Second)}, "fresh"},
+		{42 * time.Second, false, nil, ""}, // deregistered
+	}
+	var last time.Duration
+	for _, s := range steps {
+		for at := last + live.Sweep; !s.blind && at < s.at; at += live.Sweep {
+			j.alive(s.entries, t0.Add(at))
+		}
+		up := j.alive(s.entries, t0.Add(s.at))
+		names := make([]string, 0, len(up))
+		for n := range up {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		if got := strings.Join(names, ","); got != s.want {
+			t.Errorf("at %v: alive %q, want %q", s.at, got, s.want)
+		}
+		last = s.at
 	}
 }

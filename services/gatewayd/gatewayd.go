@@ -23,9 +23,6 @@ import (
 	"github.com/warrenmq/warren/services/metrics"
 )
 
-// heartbeat is how often the gateway refreshes its registry entry.
-const heartbeat = 2 * time.Second
-
 // shutdownGrace bounds how long clients get to finish closing on SIGTERM.
 const shutdownGrace = 10 * time.Second
 
@@ -35,15 +32,23 @@ type Options struct {
 	HTTPAddr        string
 	NATSURL         string
 	ConsumerTimeout time.Duration
-	Pprof           bool // Go's profiler under /debug/pprof on HTTPAddr
-	Version         string
-	Log             *slog.Logger
+	// GatewayTimeout sets the registry heartbeat so that the control plane
+	// counts this gateway dead within it once it stops (0:
+	// registry.DefaultGatewayTimeout).
+	GatewayTimeout time.Duration
+	Pprof          bool // Go's profiler under /debug/pprof on HTTPAddr
+	Version        string
+	Log            *slog.Logger
 	// Ready, when set, receives the AMQP address once the gateway accepts.
 	Ready func(amqpAddr string)
 }
 
 // Run serves until ctx ends, then closes clients with 320 CONNECTION_FORCED.
 func Run(ctx context.Context, o Options) error {
+	live, err := registry.ForGatewayTimeout(o.GatewayTimeout)
+	if err != nil {
+		return err
+	}
 	c, err := cluster.Connect(ctx, o.NATSURL, o.Log)
 	if err != nil {
 		return err
@@ -67,10 +72,10 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	return serve(ctx, o, id, srv, c.Registry)
+	return serve(ctx, o, id, srv, c.Registry, live.Heartbeat)
 }
 
-func serve(ctx context.Context, o Options, id string, srv *server.Server, regKV jetstream.KeyValue) error {
+func serve(ctx context.Context, o Options, id string, srv *server.Server, regKV jetstream.KeyValue, heartbeat time.Duration) error {
 	// Registered before accepting: the control plane removes the exclusive
 	// queues of connections whose gateway is not registered.
 	entry := registry.Entry{Kind: registry.Gateway, Name: id, Addr: srv.Addr().String()}

@@ -38,15 +38,21 @@ type Options struct {
 	GRPCAddr string
 	NATSURL  string
 	Name     string // registry name; empty means host:port of the gRPC listener
-	HTTPAddr string // /metrics and /healthz; empty serves no HTTP
-	Pprof    bool   // Go's profiler under /debug/pprof on HTTPAddr
-	Log      *slog.Logger
+	// GatewayTimeout bounds how long a gateway's sessions outlive it when its
+	// host vanishes without closing TCP (0: registry.DefaultGatewayTimeout).
+	GatewayTimeout time.Duration
+	HTTPAddr       string // /metrics and /healthz; empty serves no HTTP
+	Pprof          bool   // Go's profiler under /debug/pprof on HTTPAddr
+	Log            *slog.Logger
 	// Ready, when set, receives the node's registry entry once it serves.
 	Ready func(registry.Entry)
 }
 
 // Run serves until ctx ends, then deregisters, stops gRPC and closes the node.
 func Run(ctx context.Context, o Options) error {
+	if _, err := registry.ForGatewayTimeout(o.GatewayTimeout); err != nil {
+		return err
+	}
 	c, err := cluster.Connect(ctx, o.NATSURL, o.Log)
 	if err != nil {
 		return err
@@ -74,7 +80,7 @@ func serve(ctx context.Context, o Options, c *cluster.Conn, ln net.Listener) err
 	}
 	defer n.Close()
 	c.Nodes.SetLocal(o.Name, n)
-	srv := grpc.NewServer(storagegrpc.ServerOptions()...)
+	srv := grpc.NewServer(serverOptions(o.GatewayTimeout)...)
 	pb.RegisterStorageServer(srv, storagegrpc.NewServer(n))
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
@@ -101,6 +107,14 @@ func serve(ctx context.Context, o Options, c *cluster.Conn, ln net.Listener) err
 		return fmt.Errorf("grpc serve: %w", err)
 	}
 	return stop(o, c.Registry, srv)
+}
+
+// serverOptions are the storage service's, with keepalive derived from the
+// gateway timeout: a silent gateway's connection is pinged and, unanswered,
+// closed, which ends its sessions and requeues their unacked messages.
+func serverOptions(gatewayTimeout time.Duration) []grpc.ServerOption {
+	l, _ := registry.ForGatewayTimeout(gatewayTimeout) // checked by Run
+	return append(storagegrpc.ServerOptions(), storagegrpc.KeepaliveServerOptions(l.PeerIdle, l.PeerAck)...)
 }
 
 // stop deregisters first, so no new sessions arrive, then lets open calls

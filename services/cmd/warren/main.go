@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/warrenmq/warren/api/registry"
 	"github.com/warrenmq/warren/services/controlplane"
 	"github.com/warrenmq/warren/services/embedded"
 	"github.com/warrenmq/warren/services/gatewayd"
@@ -118,8 +119,9 @@ func storageNode(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.Name, "name", "", "name in the registry (default: the gRPC listen address)")
 	fs.StringVar(&o.HTTPAddr, "http-addr", "", "HTTP listen address (/metrics, /healthz); empty serves none")
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof on the HTTP port")
+	gatewayTimeoutFlag(fs, &o.GatewayTimeout, "end the sessions of a gateway whose connection is silent this long, requeueing their unacked messages")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); err != nil || !checkGatewayTimeout(o.GatewayTimeout, stderr) {
 		return 2
 	}
 	return runUntilSignal(*level, stderr, "warren storage-node", func(ctx context.Context, log *slog.Logger) error {
@@ -163,8 +165,9 @@ func controlPlane(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.GRPCAddr, "grpc-addr", ":7000", "topology gRPC listen address")
 	fs.StringVar(&o.NATSAddr, "nats-addr", ":4222", "listen address of the embedded NATS server")
 	fs.StringVar(&o.NATSURL, "nats-url", "", "use this external NATS cluster instead of the embedded server")
+	gatewayTimeoutFlag(fs, &o.GatewayTimeout, "delete the exclusive queues of a gateway that stopped heartbeating within this long")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); err != nil || !checkGatewayTimeout(o.GatewayTimeout, stderr) {
 		return 2
 	}
 	return runUntilSignal(*level, stderr, "warren control-plane", func(ctx context.Context, log *slog.Logger) error {
@@ -182,12 +185,31 @@ func gatewayCmd(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.NATSURL, "nats-url", "nats://127.0.0.1:4222", "NATS server holding the topology and the registry")
 	fs.DurationVar(&o.ConsumerTimeout, "consumer-timeout", 30*time.Minute, "close a channel whose delivery stays unacked this long")
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof on the HTTP port")
+	gatewayTimeoutFlag(fs, &o.GatewayTimeout, "heartbeat to the registry often enough to be counted dead within this long once stopped")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); err != nil || !checkGatewayTimeout(o.GatewayTimeout, stderr) {
 		return 2
 	}
 	return runUntilSignal(*level, stderr, "warren gateway", func(ctx context.Context, log *slog.Logger) error {
 		o.Log = log
 		return gatewayd.Run(ctx, o)
 	})
+}
+
+// gatewayTimeoutFlag registers --gateway-timeout: the bound on how long the
+// cluster takes to act on a gateway that died without closing. Every
+// process of the split deployment derives its share of it
+// (registry.ForGatewayTimeout); give them all the same value.
+func gatewayTimeoutFlag(fs *flag.FlagSet, d *time.Duration, usage string) {
+	fs.DurationVar(d, "gateway-timeout", registry.DefaultGatewayTimeout, usage+"; the same on every process")
+}
+
+// checkGatewayTimeout reports whether d is a usable gateway timeout, saying
+// why not on w.
+func checkGatewayTimeout(d time.Duration, w io.Writer) bool {
+	if _, err := registry.ForGatewayTimeout(d); err != nil || d == 0 {
+		fmt.Fprintf(w, "warren: bad --gateway-timeout %v: at least %v\n", d, registry.MinGatewayTimeout)
+		return false
+	}
+	return true
 }

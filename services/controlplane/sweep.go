@@ -1,0 +1,72 @@
+package controlplane
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warrenmq/warren/api/registry"
+	"github.com/warrenmq/warren/api/topology"
+	"github.com/warrenmq/warren/control-plane/topo"
+)
+
+// sweepDeadGateways deletes, every live.Sweep, the exclusive queues owned
+// by connections of dead gateways (see gatewayJudge): their owner is gone,
+// as when a RabbitMQ connection dies. A SIGKILLed gateway's queues so go
+// within the gateway timeout. (The storage node has already requeued the
+// dead gateway's unacked messages: its sessions ended with their streams.)
+func sweepDeadGateways(ctx context.Context, svc *topo.Service, regKV jetstream.KeyValue, live registry.GatewayLiveness, log *slog.Logger) {
+	t := time.NewTicker(live.Sweep)
+	defer t.Stop()
+	judge := &gatewayJudge{live: live}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		gateways, err := registry.Entries(ctx, regKV, registry.Gateway)
+		if err != nil {
+			continue // without the list, deleting anything would be a guess
+		}
+		up := judge.alive(gateways, time.Now())
+		n, err := svc.DropOrphanedExclusive(ctx, topology.DefaultInstance, func(id string) bool { return up[id] })
+		if err != nil {
+			log.Warn("removing exclusive queues of dead gateways", "err", err)
+		} else if n > 0 {
+			log.Info("removed exclusive queues of dead gateways", "queues", n)
+		}
+	}
+}
+
+// gatewayJudge decides which gateways are alive from successive reads of
+// the registry. A gateway is dead once deregistered, or once its heartbeat
+// is live.Stale old — but only if the control plane could read the
+// registry for that long: after a blind spell (its own start, NATS away)
+// every listed gateway gets live.Stale from the first read to heartbeat
+// again, since heartbeats could not be written either. Owned by the sweep
+// goroutine.
+type gatewayJudge struct {
+	live     registry.GatewayLiveness
+	lastRead time.Time // the previous successful read
+	sighted  time.Time // the first read after the last blind spell
+}
+
+// alive records a read of every gateway entry made at now and returns the
+// names of the gateways alive.
+func (j *gatewayJudge) alive(entries []registry.Entry, now time.Time) map[string]bool {
+	if j.lastRead.IsZero() || now.Sub(j.lastRead) > 2*j.live.Sweep {
+		j.sighted = now
+	}
+	j.lastRead = now
+	grace := now.Sub(j.sighted) <= j.live.Stale
+	up := make(map[string]bool, len(entries))
+	for _, g := range entries {
+		if grace || now.Sub(g.Heartbeat) <= j.live.Stale {
+			up[g.Name] = true
+		}
+	}
+	return up
+}
