@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -43,6 +44,12 @@ func OpenBucket(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue
 	return kv, nil
 }
 
+// checkEvery is how often the mirror compares its revision with the
+// bucket's. A watch can go quiet without closing (its consumer lost when
+// the NATS server restarted); two checks in a row that find the mirror
+// behind, with no progress between them, start a new watch where it left off.
+const checkEvery = 2 * time.Second
+
 // Watch starts mirroring kv and returns once the initial contents are loaded.
 // The watch runs until ctx ends.
 func Watch(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) (*Mirror, error) {
@@ -55,7 +62,7 @@ func Watch(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) (*Mirro
 	m.mu.bindings = map[string]topology.Binding{}
 	m.mu.changed = make(chan struct{})
 	loaded := make(chan struct{})
-	go m.run(ctx, w, loaded)
+	go m.run(ctx, kv, w, loaded)
 	select {
 	case <-loaded:
 		return m, nil
@@ -64,9 +71,12 @@ func Watch(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) (*Mirro
 	}
 }
 
-func (m *Mirror) run(ctx context.Context, w jetstream.KeyWatcher, loaded chan struct{}) {
-	defer w.Stop()
+func (m *Mirror) run(ctx context.Context, kv jetstream.KeyValue, w jetstream.KeyWatcher, loaded chan struct{}) {
+	defer func() { _ = w.Stop() }()
+	check := time.NewTicker(checkEvery)
+	defer check.Stop()
 	initial := true
+	var behind uint64 // the revision seen last check while the mirror lagged it
 	for {
 		select {
 		case <-ctx.Done():
@@ -74,8 +84,11 @@ func (m *Mirror) run(ctx context.Context, w jetstream.KeyWatcher, loaded chan st
 			return
 		case e, ok := <-w.Updates():
 			if !ok {
-				m.fail(errors.New("topology watch closed"))
-				return
+				if ctx.Err() != nil {
+					continue // the ctx.Done case ends the loop
+				}
+				w = m.rewatch(ctx, kv, w, "watch closed")
+				continue
 			}
 			if e == nil { // end of the initial values
 				if initial {
@@ -85,8 +98,57 @@ func (m *Mirror) run(ctx context.Context, w jetstream.KeyWatcher, loaded chan st
 				continue
 			}
 			m.apply(e)
+		case <-check.C:
+			if initial {
+				continue
+			}
+			last, ok := lastRevision(ctx, kv)
+			switch {
+			case !ok || last <= m.Revision():
+				behind = 0
+			case behind == 0 || last != behind:
+				behind = last // lagging now; stuck only if still so next time
+			default:
+				behind = 0
+				w = m.rewatch(ctx, kv, w, "watch stalled")
+			}
 		}
 	}
+}
+
+// rewatch replaces a closed or stalled watch with one that resumes after
+// the last applied revision; it keeps trying until ctx ends.
+func (m *Mirror) rewatch(ctx context.Context, kv jetstream.KeyValue, old jetstream.KeyWatcher, why string) jetstream.KeyWatcher {
+	_ = old.Stop()
+	for {
+		rev := m.Revision()
+		m.log.Warn("topology: restarting the KV watch", "reason", why, "revision", rev)
+		w, err := kv.WatchAll(ctx, jetstream.ResumeFromRevision(rev+1))
+		if err == nil {
+			return w
+		}
+		m.log.Warn("topology: KV watch failed", "err", err)
+		select {
+		case <-ctx.Done():
+			return old // run sees ctx done next
+		case <-time.After(checkEvery):
+		}
+	}
+}
+
+// lastRevision is the bucket's newest revision, ok false when unreadable.
+func lastRevision(ctx context.Context, kv jetstream.KeyValue) (uint64, bool) {
+	ctx, cancel := context.WithTimeout(ctx, checkEvery)
+	defer cancel()
+	st, err := kv.Status(ctx)
+	if err != nil {
+		return 0, false
+	}
+	bs, ok := st.(*jetstream.KeyValueBucketStatus)
+	if !ok {
+		return 0, false
+	}
+	return bs.StreamInfo().State.LastSeq, true
 }
 
 func (m *Mirror) fail(err error) {
@@ -104,7 +166,7 @@ func (m *Mirror) apply(e jetstream.KeyValueEntry) {
 	if err := m.applyLocked(e); err != nil {
 		m.log.Error("topology: skipping bad record", "key", e.Key(), "err", err)
 	}
-	m.mu.rev = e.Revision()
+	m.mu.rev = max(m.mu.rev, e.Revision())
 	close(m.mu.changed)
 	m.mu.changed = make(chan struct{})
 }

@@ -1,0 +1,92 @@
+package topokv
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warrenmq/warren/api/route"
+)
+
+// TestMirrorFollowsAcrossServerRestart: after the NATS server restarts (as
+// it does with a control plane that embeds it), writes made afterwards
+// still reach the mirror.
+func TestMirrorFollowsAcrossServerRestart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dir := t.TempDir()
+	ns := startServer(t, dir, -1)
+	addr := ns.Addr().(*net.TCPAddr)
+	nc, err := nats.Connect("nats://"+addr.String(), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kv, err := OpenBucket(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Watch(ctx, kv, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := kv.Put(ctx, VHostKey("inst", "before"), []byte("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.WaitFor(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+
+	ns.Shutdown()
+	ns.WaitForShutdown()
+	startServer(t, dir, addr.Port)
+	var after uint64
+	for {
+		if after, err = kv.Put(ctx, VHostKey("inst", "after"), []byte("{}")); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("no write after the restart: %v", err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	wctx, wcancel := context.WithTimeout(ctx, 4*checkEvery)
+	defer wcancel()
+	if err := m.WaitFor(wctx, after); err != nil {
+		t.Fatalf("mirror at revision %d, the write after the restart is %d: %v", m.Revision(), after, err)
+	}
+	var seen bool
+	m.Read("inst", func(ix *route.Index) { seen = ix.VHost("after") })
+	if !seen {
+		t.Fatal("the vhost written after the restart is not in the mirror")
+	}
+}
+
+// startServer runs a JetStream server keeping its state in dir, on port
+// (-1 picks a free one), until the test ends.
+func startServer(t *testing.T, dir string, port int) *server.Server {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: port, JetStream: true,
+		StoreDir: dir, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats not ready")
+	}
+	t.Cleanup(ns.Shutdown)
+	return ns
+}
