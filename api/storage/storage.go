@@ -5,7 +5,15 @@
 // imports storage-node internals, only this package.
 package storage
 
-import "context"
+import (
+	"context"
+	"errors"
+)
+
+// ErrSessionLost is what calls on a session return once its node has lost
+// it (the node's process went away): the node has taken back the session's
+// unacked messages, and the session is of no further use.
+var ErrSessionLost = errors.New("storage session lost")
 
 // QueueID names a queue's storage for its whole life. The control plane assigns
 // it at creation; a queue deleted and declared again gets a new ID, so no
@@ -190,6 +198,13 @@ type Session interface {
 	Settle(ops []Settle) error
 	// Close ends the session and returns its unacked messages to their queues.
 	Close() error
+	// Done is closed once the session has ended: soon after Close, or when
+	// the node lost it (the node stopped or its process went away). By then
+	// the node has taken back the session's unacked messages (requeued, or
+	// kept on disk for a restart) and reported the end of each consumer
+	// Close did not cancel through Sink.Cancelled. Later calls fail or do
+	// nothing; the caller opens a new session to go on.
+	Done() <-chan struct{}
 }
 
 // Events are what a storage node tells the control plane on its own initiative.

@@ -2,7 +2,6 @@ package storagegrpc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -18,7 +17,7 @@ import (
 const closeTimeout = 10 * time.Second
 
 // ErrSessionLost is returned by calls on a session whose stream ended.
-var ErrSessionLost = errors.New("storage session lost")
+var ErrSessionLost = storage.ErrSessionLost
 
 // Client is a storage.Node reached over gRPC.
 type Client struct {
@@ -217,6 +216,10 @@ func (s *session) Close() error {
 	}
 	return err
 }
+
+// Done is closed once the stream has ended, after Close or after lost has
+// cancelled the consumers.
+func (s *session) Done() <-chan struct{} { return s.done }
 
 // receive dispatches replies and events until the stream ends. When it
 // ends without Close, the node is gone: every consumer is cancelled.

@@ -142,10 +142,16 @@ func (ch *channel) release() {
 	ch.c.autoDelete(queues)
 }
 
-// session returns the channel's storage session on a node, opening it on first use.
+// session returns the channel's storage session on a node, opening it on
+// first use, and again after the node lost the previous one (it restarted):
+// that one's consumers are cancelled and its deliveries are settled no more
+// (see applySettles), so the channel goes on with a fresh session.
 func (ch *channel) session(node string) (*nodeSession, error) {
 	if s, ok := ch.sessions[node]; ok {
-		return s, nil
+		if !s.ended() {
+			return s, nil
+		}
+		delete(ch.sessions, node)
 	}
 	n, ok := ch.c.cfg.Node(node)
 	if !ok {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"errors"
 	"time"
 
 	"github.com/warrenmq/warren/api/reply"
@@ -295,6 +296,14 @@ func (ch *channel) flushSettles() error {
 
 // applySettles sends settlements to storage, one call per session, and gives
 // the consumers their credit back.
+//
+// Settlements of deliveries whose session the node lost (it restarted) are
+// dropped without error: the node took those messages back when it lost the
+// session and will deliver them again, so there is nothing left to settle.
+// The tags were valid when delivered, so refusing them with 406 "unknown
+// delivery tag" would close a channel that did nothing wrong; RabbitMQ, too,
+// accepts acks for deliveries of a queue whose node went down and drops them.
+// Nor may they reach the node's new session, which does not hold them.
 func (ch *channel) applySettles(ops []settleOp) error {
 	bySess := map[*nodeSession][]storage.Settle{}
 	settled := map[*consumer]uint32{}
@@ -305,7 +314,10 @@ func (ch *channel) applySettles(ops []settleOp) error {
 		}
 	}
 	for s, list := range bySess {
-		if err := s.s.Settle(list); err != nil {
+		if s.ended() {
+			continue
+		}
+		if err := s.s.Settle(list); err != nil && !errors.Is(err, storage.ErrSessionLost) {
 			return reply.Errorf(reply.InternalError, "settle: %v", err)
 		}
 	}

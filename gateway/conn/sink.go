@@ -24,6 +24,17 @@ func (s *nodeSession) close() {
 	}
 }
 
+// ended reports whether the node has ended the session (a channel's own
+// sessions end only with the channel, so this means the node lost it).
+func (s *nodeSession) ended() bool {
+	select {
+	case <-s.s.Done():
+		return true
+	default:
+		return false
+	}
+}
+
 // Deliver writes deliveries to the client. Runs on the node's delivery
 // goroutine for this session; takes the channel's mu, then the outbox's.
 func (s *nodeSession) Deliver(batch []storage.Delivery) {

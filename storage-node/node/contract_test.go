@@ -1,8 +1,11 @@
 package node
 
 import (
+	"context"
+	"errors"
 	"net"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -48,3 +51,65 @@ func TestStorageContractOverGRPC(t *testing.T) {
 		return storagegrpc.NewClient(cc)
 	})
 }
+
+// A session whose node goes away (its gRPC server stops, as when the storage
+// node process dies) ends by itself: its consumers are cancelled with
+// ErrSessionLost, Done closes, and later settles say the session is lost.
+func TestSessionLostOverGRPC(t *testing.T) {
+	n := openContractNode(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(storagegrpc.ServerOptions()...)
+	pb.RegisterStorageServer(srv, storagegrpc.NewServer(n))
+	go func() { _ = srv.Serve(ln) }()
+	opts := append(storagegrpc.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(ln.Addr().String(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cc.Close() })
+	client := storagegrpc.NewClient(cc)
+	ctx := context.Background()
+	q := storage.QueueID(7)
+	if err := client.CreateQueue(ctx, storage.QueueSpec{ID: q, VHost: "/", Name: "q",
+		MessageTTL: -1, Expires: -1, MaxLength: -1, MaxLengthBytes: -1}); err != nil {
+		t.Fatal(err)
+	}
+	sink := &lostSink{cancelled: make(chan error, 1)}
+	sess, err := client.OpenSession(ctx, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Consume(storage.ConsumerSpec{Queue: q, Tag: "c", Credit: 1}); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Stop()
+
+	select {
+	case reason := <-sink.cancelled:
+		if !errors.Is(reason, storage.ErrSessionLost) {
+			t.Fatalf("consumer cancelled with %v, want ErrSessionLost", reason)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("consumer not cancelled after the node went away")
+	}
+	select {
+	case <-sess.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("Done not closed after the node went away")
+	}
+	if err := sess.Settle([]storage.Settle{{Queue: q, ID: 1}}); !errors.Is(err, storage.ErrSessionLost) {
+		t.Fatalf("settle on a lost session: %v, want ErrSessionLost", err)
+	}
+	if err := sess.Consume(storage.ConsumerSpec{Queue: q, Tag: "c2", Credit: 1}); !errors.Is(err, storage.ErrSessionLost) {
+		t.Fatalf("consume on a lost session: %v, want ErrSessionLost", err)
+	}
+}
+
+type lostSink struct{ cancelled chan error }
+
+func (s *lostSink) Deliver([]storage.Delivery)       {}
+func (s *lostSink) Cancelled(_ string, reason error) { s.cancelled <- reason }

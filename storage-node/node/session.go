@@ -55,6 +55,10 @@ type session struct {
 
 func (s *session) halt() { s.stopOnce.Do(func() { close(s.stop) }) }
 
+// Done is closed when the session's goroutine has exited: after Close, or
+// after Node.Close once it has handed the consumers' cancellations to the Sink.
+func (s *session) Done() <-chan struct{} { return s.stopped }
+
 type consumerRef struct {
 	queue storage.QueueID
 	auto  bool

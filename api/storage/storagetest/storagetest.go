@@ -163,8 +163,18 @@ func testCloseRequeues(t *testing.T, n storage.Node) {
 		t.Fatal(err)
 	}
 	sink.take(t, 1)
+	select {
+	case <-sess.Done():
+		t.Fatal("Done closed before Close")
+	default:
+	}
 	if err := sess.Close(); err != nil {
 		t.Fatal(err)
+	}
+	select {
+	case <-sess.Done():
+	case <-time.After(wait):
+		t.Fatal("Done not closed after Close")
 	}
 	other := open(t, n, newSink())
 	d, _, ok, err := other.Get(context.Background(), q, true)
