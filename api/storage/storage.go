@@ -171,6 +171,11 @@ type Node interface {
 	// answers the i-th Publish. An error return means the whole batch's fate is
 	// unknown (the node went away); the gateway must nack those publishes.
 	Append(ctx context.Context, batch []Publish) ([]Outcome, error)
+	// StartAppend is Append in two steps, so a caller can have several
+	// batches in flight: it returns once the batch is queued behind every
+	// batch this caller started before (which fixes its order in the
+	// queues), and wait returns what Append would have.
+	StartAppend(ctx context.Context, batch []Publish) (wait func() ([]Outcome, error))
 
 	// OpenSession starts a session for one gateway channel or connection: its
 	// consumers, basic.gets and settlements. Closing it (or the node losing the

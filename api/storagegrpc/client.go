@@ -21,13 +21,17 @@ var ErrSessionLost = storage.ErrSessionLost
 
 // Client is a storage.Node reached over gRPC.
 type Client struct {
-	c pb.StorageClient
+	c       pb.StorageClient
+	appends *appendStream
 }
 
 var _ storage.Node = (*Client)(nil)
 
 // NewClient calls the Storage service on cc.
-func NewClient(cc grpc.ClientConnInterface) *Client { return &Client{c: pb.NewStorageClient(cc)} }
+func NewClient(cc grpc.ClientConnInterface) *Client {
+	c := pb.NewStorageClient(cc)
+	return &Client{c: c, appends: &appendStream{client: c}}
+}
 
 func (c *Client) CreateQueue(ctx context.Context, spec storage.QueueSpec) error {
 	_, err := c.c.CreateQueue(ctx, &pb.CreateQueueRequest{Spec: toPBSpec(spec)})
@@ -57,27 +61,16 @@ func (c *Client) Touch(ctx context.Context, id storage.QueueID) error {
 	return rpcerr.FromStatus(err)
 }
 
-// Append sends the batch in one call; an error means its fate is unknown.
+// Append sends the batch and waits for its outcomes; an error means its
+// fate is unknown.
 func (c *Client) Append(ctx context.Context, batch []storage.Publish) ([]storage.Outcome, error) {
-	req := &pb.AppendRequest{Batch: make([]*pb.Publish, len(batch))}
-	for i, p := range batch {
-		req.Batch[i] = &pb.Publish{Queues: fromQueueIDs(p.Queues), Msg: toPBMessage(p.Msg)}
-	}
-	resp, err := c.c.Append(ctx, req)
-	if err != nil {
-		return nil, rpcerr.FromStatus(err)
-	}
-	if len(resp.GetOutcomes()) != len(batch) {
-		return nil, fmt.Errorf("append: %d outcomes for %d publishes", len(resp.GetOutcomes()), len(batch))
-	}
-	out := make([]storage.Outcome, len(batch))
-	for i, o := range resp.GetOutcomes() {
-		if len(o.GetRejected()) > 0 {
-			out[i].Rejected = toQueueIDs(o.GetRejected())
-		}
-		out[i].Err = rpcerr.Decode(o.GetErr())
-	}
-	return out, nil
+	return c.appends.start(ctx, batch)()
+}
+
+// StartAppend sends the batch on the client's Appends stream, behind every
+// batch sent before, and returns at once.
+func (c *Client) StartAppend(ctx context.Context, batch []storage.Publish) func() ([]storage.Outcome, error) {
+	return c.appends.start(ctx, batch)
 }
 
 // OpenSession opens a session stream. The stream lives until Close, not

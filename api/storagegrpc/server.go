@@ -22,15 +22,25 @@ const sendQueue = 4096
 // 4 MiB default.
 const MaxMessageBytes = 512<<20 + 1<<20
 
+// Flow-control windows. A batch of appends or deliveries is often larger
+// than HTTP/2's 64 KiB default, which would cost a window update round
+// trip per batch; fixed windows also turn off gRPC's BDP probing pings.
+const (
+	streamWindow = 8 << 20
+	connWindow   = 32 << 20
+)
+
 // ServerOptions are the grpc.Server options a Storage server needs.
 func ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes)}
+	return []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes),
+		grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(connWindow)}
 }
 
 // DialOptions are the grpc.ClientConn options a Storage client needs.
 func DialOptions() []grpc.DialOption {
 	return []grpc.DialOption{grpc.WithDefaultCallOptions(
-		grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes))}
+		grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
+		grpc.WithInitialWindowSize(streamWindow), grpc.WithInitialConnWindowSize(connWindow)}
 }
 
 // Server exposes a storage.Node as the Storage gRPC service.
@@ -65,20 +75,62 @@ func (s *Server) Touch(ctx context.Context, r *pb.QueueRef) (*pb.Empty, error) {
 	return &pb.Empty{}, rpcerr.ToStatus(s.node.Touch(ctx, storage.QueueID(r.GetQueue())))
 }
 
-func (s *Server) Append(ctx context.Context, r *pb.AppendRequest) (*pb.AppendResponse, error) {
-	batch := make([]storage.Publish, len(r.GetBatch()))
-	for i, p := range r.GetBatch() {
+// appendsInFlight bounds the batches of one Appends stream the node works
+// on at once; past it the stream stops reading, which pushes back on the
+// gateway through flow control.
+const appendsInFlight = 64
+
+// Appends applies the stream's batches in the order received and answers
+// each in that order once durable. Reading and answering are two
+// goroutines, so the next batches are queued on the node (and share its
+// fsync) while the earlier ones wait for the disk.
+func (s *Server) Appends(stream pb.Storage_AppendsServer) error {
+	waits := make(chan func() ([]storage.Outcome, error), appendsInFlight)
+	answered := make(chan error, 1)
+	go func() { answered <- answerAppends(stream, waits) }()
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			close(waits)
+			aerr := <-answered
+			if errors.Is(err, io.EOF) {
+				return aerr
+			}
+			return err
+		}
+		wait := s.node.StartAppend(stream.Context(), fromPBBatch(req.GetBatch()))
+		select {
+		case waits <- wait:
+		case err := <-answered: // the stream broke while answering
+			return err
+		}
+	}
+}
+
+// answerAppends sends the outcome of each started batch, in order.
+func answerAppends(stream pb.Storage_AppendsServer, waits <-chan func() ([]storage.Outcome, error)) error {
+	for wait := range waits {
+		outcomes, err := wait()
+		resp := &pb.AppendResponse{Err: rpcerr.Encode(err)}
+		if err == nil {
+			resp.Outcomes = make([]*pb.Outcome, len(outcomes))
+			for i, o := range outcomes {
+				resp.Outcomes[i] = &pb.Outcome{Rejected: fromQueueIDs(o.Rejected), Err: rpcerr.Encode(o.Err)}
+			}
+		}
+		if err := stream.Send(resp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fromPBBatch(pubs []*pb.Publish) []storage.Publish {
+	batch := make([]storage.Publish, len(pubs))
+	for i, p := range pubs {
 		batch[i] = storage.Publish{Queues: toQueueIDs(p.GetQueues()), Msg: fromPBMessage(p.GetMsg())}
 	}
-	outcomes, err := s.node.Append(ctx, batch)
-	if err != nil {
-		return nil, rpcerr.ToStatus(err)
-	}
-	resp := &pb.AppendResponse{Outcomes: make([]*pb.Outcome, len(outcomes))}
-	for i, o := range outcomes {
-		resp.Outcomes[i] = &pb.Outcome{Rejected: fromQueueIDs(o.Rejected), Err: rpcerr.Encode(o.Err)}
-	}
-	return resp, nil
+	return batch
 }
 
 // Session runs one session until the gateway ends the stream; the node

@@ -735,8 +735,11 @@ func (x *Outcome) GetErr() *commonpb.Error {
 }
 
 type AppendResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Outcomes      []*Outcome             `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Outcomes []*Outcome             `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	// err set means the fate of the whole batch is unknown (the node is
+	// closing or failed): outcomes is then empty.
+	Err           *commonpb.Error `protobuf:"bytes,2,opt,name=err,proto3" json:"err,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -774,6 +777,13 @@ func (*AppendResponse) Descriptor() ([]byte, []int) {
 func (x *AppendResponse) GetOutcomes() []*Outcome {
 	if x != nil {
 		return x.Outcomes
+	}
+	return nil
+}
+
+func (x *AppendResponse) GetErr() *commonpb.Error {
+	if x != nil {
+		return x.Err
 	}
 	return nil
 }
@@ -1674,9 +1684,10 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\x05batch\x18\x01 \x03(\v2\x1a.warren.storage.v1.PublishR\x05batch\"P\n" +
 	"\aOutcome\x12\x1a\n" +
 	"\brejected\x18\x01 \x03(\x04R\brejected\x12)\n" +
-	"\x03err\x18\x02 \x01(\v2\x17.warren.common.v1.ErrorR\x03err\"H\n" +
+	"\x03err\x18\x02 \x01(\v2\x17.warren.common.v1.ErrorR\x03err\"s\n" +
 	"\x0eAppendResponse\x126\n" +
-	"\boutcomes\x18\x01 \x03(\v2\x1a.warren.storage.v1.OutcomeR\boutcomes\"\x92\x01\n" +
+	"\boutcomes\x18\x01 \x03(\v2\x1a.warren.storage.v1.OutcomeR\boutcomes\x12)\n" +
+	"\x03err\x18\x02 \x01(\v2\x17.warren.common.v1.ErrorR\x03err\"\x92\x01\n" +
 	"\bDelivery\x12\x10\n" +
 	"\x03tag\x18\x01 \x01(\tR\x03tag\x12\x14\n" +
 	"\x05queue\x18\x02 \x01(\x04R\x05queue\x12\x0e\n" +
@@ -1731,15 +1742,15 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\tCancelled\x12\x10\n" +
 	"\x03tag\x18\x01 \x01(\tR\x03tag\x12/\n" +
 	"\x06reason\x18\x02 \x01(\v2\x17.warren.common.v1.ErrorR\x06reasonB\a\n" +
-	"\x05event2\x95\x04\n" +
+	"\x05event2\x9a\x04\n" +
 	"\aStorage\x12N\n" +
 	"\vCreateQueue\x12%.warren.storage.v1.CreateQueueRequest\x1a\x18.warren.storage.v1.Empty\x12N\n" +
 	"\vDeleteQueue\x12%.warren.storage.v1.DeleteQueueRequest\x1a\x18.warren.storage.v1.Count\x12C\n" +
 	"\n" +
 	"PurgeQueue\x12\x1b.warren.storage.v1.QueueRef\x1a\x18.warren.storage.v1.Count\x12C\n" +
 	"\x05Stats\x12\x1b.warren.storage.v1.QueueRef\x1a\x1d.warren.storage.v1.QueueStats\x12>\n" +
-	"\x05Touch\x12\x1b.warren.storage.v1.QueueRef\x1a\x18.warren.storage.v1.Empty\x12M\n" +
-	"\x06Append\x12 .warren.storage.v1.AppendRequest\x1a!.warren.storage.v1.AppendResponse\x12Q\n" +
+	"\x05Touch\x12\x1b.warren.storage.v1.QueueRef\x1a\x18.warren.storage.v1.Empty\x12R\n" +
+	"\aAppends\x12 .warren.storage.v1.AppendRequest\x1a!.warren.storage.v1.AppendResponse(\x010\x01\x12Q\n" +
 	"\aSession\x12!.warren.storage.v1.SessionRequest\x1a\x1f.warren.storage.v1.SessionEvent(\x010\x01B4Z2github.com/warrenmq/warren/api/storagepb;storagepbb\x06proto3"
 
 var (
@@ -1788,39 +1799,40 @@ var file_warren_storage_v1_storage_proto_depIdxs = []int32{
 	8,  // 2: warren.storage.v1.AppendRequest.batch:type_name -> warren.storage.v1.Publish
 	24, // 3: warren.storage.v1.Outcome.err:type_name -> warren.common.v1.Error
 	10, // 4: warren.storage.v1.AppendResponse.outcomes:type_name -> warren.storage.v1.Outcome
-	7,  // 5: warren.storage.v1.Delivery.msg:type_name -> warren.storage.v1.Message
-	16, // 6: warren.storage.v1.SessionRequest.consume:type_name -> warren.storage.v1.SessionRequest.Consume
-	17, // 7: warren.storage.v1.SessionRequest.cancel:type_name -> warren.storage.v1.SessionRequest.Cancel
-	18, // 8: warren.storage.v1.SessionRequest.grant:type_name -> warren.storage.v1.SessionRequest.Grant
-	19, // 9: warren.storage.v1.SessionRequest.get:type_name -> warren.storage.v1.SessionRequest.Get
-	20, // 10: warren.storage.v1.SessionRequest.settle:type_name -> warren.storage.v1.SessionRequest.SettleBatch
-	21, // 11: warren.storage.v1.SessionEvent.reply:type_name -> warren.storage.v1.SessionEvent.Reply
-	22, // 12: warren.storage.v1.SessionEvent.deliveries:type_name -> warren.storage.v1.SessionEvent.Deliveries
-	23, // 13: warren.storage.v1.SessionEvent.cancelled:type_name -> warren.storage.v1.SessionEvent.Cancelled
-	13, // 14: warren.storage.v1.SessionRequest.SettleBatch.ops:type_name -> warren.storage.v1.Settle
-	24, // 15: warren.storage.v1.SessionEvent.Reply.err:type_name -> warren.common.v1.Error
-	12, // 16: warren.storage.v1.SessionEvent.Reply.delivery:type_name -> warren.storage.v1.Delivery
-	12, // 17: warren.storage.v1.SessionEvent.Deliveries.batch:type_name -> warren.storage.v1.Delivery
-	24, // 18: warren.storage.v1.SessionEvent.Cancelled.reason:type_name -> warren.common.v1.Error
-	4,  // 19: warren.storage.v1.Storage.CreateQueue:input_type -> warren.storage.v1.CreateQueueRequest
-	5,  // 20: warren.storage.v1.Storage.DeleteQueue:input_type -> warren.storage.v1.DeleteQueueRequest
-	1,  // 21: warren.storage.v1.Storage.PurgeQueue:input_type -> warren.storage.v1.QueueRef
-	1,  // 22: warren.storage.v1.Storage.Stats:input_type -> warren.storage.v1.QueueRef
-	1,  // 23: warren.storage.v1.Storage.Touch:input_type -> warren.storage.v1.QueueRef
-	9,  // 24: warren.storage.v1.Storage.Append:input_type -> warren.storage.v1.AppendRequest
-	14, // 25: warren.storage.v1.Storage.Session:input_type -> warren.storage.v1.SessionRequest
-	0,  // 26: warren.storage.v1.Storage.CreateQueue:output_type -> warren.storage.v1.Empty
-	2,  // 27: warren.storage.v1.Storage.DeleteQueue:output_type -> warren.storage.v1.Count
-	2,  // 28: warren.storage.v1.Storage.PurgeQueue:output_type -> warren.storage.v1.Count
-	6,  // 29: warren.storage.v1.Storage.Stats:output_type -> warren.storage.v1.QueueStats
-	0,  // 30: warren.storage.v1.Storage.Touch:output_type -> warren.storage.v1.Empty
-	11, // 31: warren.storage.v1.Storage.Append:output_type -> warren.storage.v1.AppendResponse
-	15, // 32: warren.storage.v1.Storage.Session:output_type -> warren.storage.v1.SessionEvent
-	26, // [26:33] is the sub-list for method output_type
-	19, // [19:26] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	24, // 5: warren.storage.v1.AppendResponse.err:type_name -> warren.common.v1.Error
+	7,  // 6: warren.storage.v1.Delivery.msg:type_name -> warren.storage.v1.Message
+	16, // 7: warren.storage.v1.SessionRequest.consume:type_name -> warren.storage.v1.SessionRequest.Consume
+	17, // 8: warren.storage.v1.SessionRequest.cancel:type_name -> warren.storage.v1.SessionRequest.Cancel
+	18, // 9: warren.storage.v1.SessionRequest.grant:type_name -> warren.storage.v1.SessionRequest.Grant
+	19, // 10: warren.storage.v1.SessionRequest.get:type_name -> warren.storage.v1.SessionRequest.Get
+	20, // 11: warren.storage.v1.SessionRequest.settle:type_name -> warren.storage.v1.SessionRequest.SettleBatch
+	21, // 12: warren.storage.v1.SessionEvent.reply:type_name -> warren.storage.v1.SessionEvent.Reply
+	22, // 13: warren.storage.v1.SessionEvent.deliveries:type_name -> warren.storage.v1.SessionEvent.Deliveries
+	23, // 14: warren.storage.v1.SessionEvent.cancelled:type_name -> warren.storage.v1.SessionEvent.Cancelled
+	13, // 15: warren.storage.v1.SessionRequest.SettleBatch.ops:type_name -> warren.storage.v1.Settle
+	24, // 16: warren.storage.v1.SessionEvent.Reply.err:type_name -> warren.common.v1.Error
+	12, // 17: warren.storage.v1.SessionEvent.Reply.delivery:type_name -> warren.storage.v1.Delivery
+	12, // 18: warren.storage.v1.SessionEvent.Deliveries.batch:type_name -> warren.storage.v1.Delivery
+	24, // 19: warren.storage.v1.SessionEvent.Cancelled.reason:type_name -> warren.common.v1.Error
+	4,  // 20: warren.storage.v1.Storage.CreateQueue:input_type -> warren.storage.v1.CreateQueueRequest
+	5,  // 21: warren.storage.v1.Storage.DeleteQueue:input_type -> warren.storage.v1.DeleteQueueRequest
+	1,  // 22: warren.storage.v1.Storage.PurgeQueue:input_type -> warren.storage.v1.QueueRef
+	1,  // 23: warren.storage.v1.Storage.Stats:input_type -> warren.storage.v1.QueueRef
+	1,  // 24: warren.storage.v1.Storage.Touch:input_type -> warren.storage.v1.QueueRef
+	9,  // 25: warren.storage.v1.Storage.Appends:input_type -> warren.storage.v1.AppendRequest
+	14, // 26: warren.storage.v1.Storage.Session:input_type -> warren.storage.v1.SessionRequest
+	0,  // 27: warren.storage.v1.Storage.CreateQueue:output_type -> warren.storage.v1.Empty
+	2,  // 28: warren.storage.v1.Storage.DeleteQueue:output_type -> warren.storage.v1.Count
+	2,  // 29: warren.storage.v1.Storage.PurgeQueue:output_type -> warren.storage.v1.Count
+	6,  // 30: warren.storage.v1.Storage.Stats:output_type -> warren.storage.v1.QueueStats
+	0,  // 31: warren.storage.v1.Storage.Touch:output_type -> warren.storage.v1.Empty
+	11, // 32: warren.storage.v1.Storage.Appends:output_type -> warren.storage.v1.AppendResponse
+	15, // 33: warren.storage.v1.Storage.Session:output_type -> warren.storage.v1.SessionEvent
+	27, // [27:34] is the sub-list for method output_type
+	20, // [20:27] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_warren_storage_v1_storage_proto_init() }

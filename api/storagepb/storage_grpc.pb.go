@@ -28,7 +28,7 @@ const (
 	Storage_PurgeQueue_FullMethodName  = "/warren.storage.v1.Storage/PurgeQueue"
 	Storage_Stats_FullMethodName       = "/warren.storage.v1.Storage/Stats"
 	Storage_Touch_FullMethodName       = "/warren.storage.v1.Storage/Touch"
-	Storage_Append_FullMethodName      = "/warren.storage.v1.Storage/Append"
+	Storage_Appends_FullMethodName     = "/warren.storage.v1.Storage/Appends"
 	Storage_Session_FullMethodName     = "/warren.storage.v1.Storage/Session"
 )
 
@@ -41,9 +41,11 @@ type StorageClient interface {
 	PurgeQueue(ctx context.Context, in *QueueRef, opts ...grpc.CallOption) (*Count, error)
 	Stats(ctx context.Context, in *QueueRef, opts ...grpc.CallOption) (*QueueStats, error)
 	Touch(ctx context.Context, in *QueueRef, opts ...grpc.CallOption) (*Empty, error)
-	// Append answers once every publish is as durable as its queue and
-	// message require; the i-th outcome answers the i-th publish.
-	Append(ctx context.Context, in *AppendRequest, opts ...grpc.CallOption) (*AppendResponse, error)
+	// Appends carries a gateway's batches of publishes, several in flight:
+	// the node applies them in the order sent and answers each, in the same
+	// order, once every publish in it is as durable as its queue and message
+	// require; the i-th outcome answers the i-th publish.
+	Appends(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AppendRequest, AppendResponse], error)
 	// Session carries one gateway session: its consumers, gets and
 	// settlements one way; replies, deliveries and cancellations the other.
 	// Ending the stream closes the session and requeues its unacked messages.
@@ -108,19 +110,22 @@ func (c *storageClient) Touch(ctx context.Context, in *QueueRef, opts ...grpc.Ca
 	return out, nil
 }
 
-func (c *storageClient) Append(ctx context.Context, in *AppendRequest, opts ...grpc.CallOption) (*AppendResponse, error) {
+func (c *storageClient) Appends(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AppendRequest, AppendResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(AppendResponse)
-	err := c.cc.Invoke(ctx, Storage_Append_FullMethodName, in, out, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Storage_ServiceDesc.Streams[0], Storage_Appends_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	x := &grpc.GenericClientStream[AppendRequest, AppendResponse]{ClientStream: stream}
+	return x, nil
 }
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Storage_AppendsClient = grpc.BidiStreamingClient[AppendRequest, AppendResponse]
 
 func (c *storageClient) Session(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[SessionRequest, SessionEvent], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Storage_ServiceDesc.Streams[0], Storage_Session_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &Storage_ServiceDesc.Streams[1], Storage_Session_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -140,9 +145,11 @@ type StorageServer interface {
 	PurgeQueue(context.Context, *QueueRef) (*Count, error)
 	Stats(context.Context, *QueueRef) (*QueueStats, error)
 	Touch(context.Context, *QueueRef) (*Empty, error)
-	// Append answers once every publish is as durable as its queue and
-	// message require; the i-th outcome answers the i-th publish.
-	Append(context.Context, *AppendRequest) (*AppendResponse, error)
+	// Appends carries a gateway's batches of publishes, several in flight:
+	// the node applies them in the order sent and answers each, in the same
+	// order, once every publish in it is as durable as its queue and message
+	// require; the i-th outcome answers the i-th publish.
+	Appends(grpc.BidiStreamingServer[AppendRequest, AppendResponse]) error
 	// Session carries one gateway session: its consumers, gets and
 	// settlements one way; replies, deliveries and cancellations the other.
 	// Ending the stream closes the session and requeues its unacked messages.
@@ -172,8 +179,8 @@ func (UnimplementedStorageServer) Stats(context.Context, *QueueRef) (*QueueStats
 func (UnimplementedStorageServer) Touch(context.Context, *QueueRef) (*Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method Touch not implemented")
 }
-func (UnimplementedStorageServer) Append(context.Context, *AppendRequest) (*AppendResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method Append not implemented")
+func (UnimplementedStorageServer) Appends(grpc.BidiStreamingServer[AppendRequest, AppendResponse]) error {
+	return status.Error(codes.Unimplemented, "method Appends not implemented")
 }
 func (UnimplementedStorageServer) Session(grpc.BidiStreamingServer[SessionRequest, SessionEvent]) error {
 	return status.Error(codes.Unimplemented, "method Session not implemented")
@@ -289,23 +296,12 @@ func _Storage_Touch_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Storage_Append_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(AppendRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(StorageServer).Append(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: Storage_Append_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(StorageServer).Append(ctx, req.(*AppendRequest))
-	}
-	return interceptor(ctx, in, info, handler)
+func _Storage_Appends_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(StorageServer).Appends(&grpc.GenericServerStream[AppendRequest, AppendResponse]{ServerStream: stream})
 }
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Storage_AppendsServer = grpc.BidiStreamingServer[AppendRequest, AppendResponse]
 
 func _Storage_Session_Handler(srv interface{}, stream grpc.ServerStream) error {
 	return srv.(StorageServer).Session(&grpc.GenericServerStream[SessionRequest, SessionEvent]{ServerStream: stream})
@@ -341,12 +337,14 @@ var Storage_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "Touch",
 			Handler:    _Storage_Touch_Handler,
 		},
-		{
-			MethodName: "Append",
-			Handler:    _Storage_Append_Handler,
-		},
 	},
 	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "Appends",
+			Handler:       _Storage_Appends_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
 		{
 			StreamName:    "Session",
 			Handler:       _Storage_Session_Handler,

@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,19 +31,27 @@ type pubReq struct {
 	lost    atomic.Int32       // targets whose queue was deleted after routing
 }
 
+// maxBatchesInFlight bounds the batches a connection has started on the
+// storage nodes and not yet confirmed.
+const maxBatchesInFlight = 8
+
 // appender is a connection's publishing pipeline. The reader submits
 // publishes in order; the appender goroutine takes as many as are waiting,
-// groups them by storage node into one Append each, and sends the publisher
-// confirms in order once storage answers. One appender per connection keeps
-// a channel's publishes in order; the batch is what shares an fsync.
+// groups them by storage node and starts one append each, and the confirmer
+// goroutine sends the publisher confirms in order as storage answers. Up to
+// maxBatchesInFlight batches are on their way at once: the node applies a
+// connection's batches in the order started, so a channel's publishes stay
+// in order, and the batches in flight share fsyncs.
 //
-// Concurrency: in is the only way in; mu guards the submitted/completed
+// Concurrency: in is the only way in; started carries batches from the
+// appender goroutine to the confirmer; mu guards the submitted/completed
 // counters that barrier waits on.
 type appender struct {
-	c    *Conn
-	in   chan *pubReq
-	quit chan struct{}
-	mu   struct {
+	c       *Conn
+	in      chan *pubReq
+	started chan *startedBatch
+	quit    chan struct{}
+	mu      struct {
 		sync.Mutex
 		submitted, completed uint64
 		cond                 *sync.Cond
@@ -50,7 +59,8 @@ type appender struct {
 }
 
 func newAppender(c *Conn, queueLen int) *appender {
-	a := &appender{c: c, in: make(chan *pubReq, queueLen), quit: make(chan struct{})}
+	a := &appender{c: c, in: make(chan *pubReq, queueLen),
+		started: make(chan *startedBatch, maxBatchesInFlight-1), quit: make(chan struct{})}
 	a.mu.cond = sync.NewCond(&a.mu.Mutex)
 	return a
 }
@@ -94,21 +104,55 @@ func (a *appender) stop() {
 	a.mu.Unlock()
 }
 
+// run starts batches; it hands them to the confirmer, which it also runs.
 func (a *appender) run() {
-	batch := make([]*pubReq, 0, maxAppendBatch)
+	go a.confirmer()
 	for {
+		var batch []*pubReq
 		select {
 		case <-a.quit:
 			return
 		case r := <-a.in:
-			batch = a.fill(append(batch[:0], r))
+			batch = a.fill(append(make([]*pubReq, 0, 64), r))
 		}
-		a.store(batch)
-		a.confirm(batch)
-		a.mu.Lock()
-		a.mu.completed += uint64(len(batch))
-		a.mu.cond.Broadcast()
-		a.mu.Unlock()
+		sb := a.start(batch)
+		select {
+		case a.started <- sb:
+		case <-a.quit:
+			sb.cancel()
+			return
+		}
+	}
+}
+
+// confirmer waits for each started batch in order and confirms it.
+func (a *appender) confirmer() {
+	for {
+		select {
+		case <-a.quit:
+			a.abandon()
+			return
+		case sb := <-a.started:
+			sb.wait()
+			a.confirm(sb.batch)
+			a.mu.Lock()
+			a.mu.completed += uint64(len(sb.batch))
+			a.mu.cond.Broadcast()
+			a.mu.Unlock()
+		}
+	}
+}
+
+// abandon releases the batches still queued for the confirmer once the
+// connection is gone: nobody is left to confirm them to.
+func (a *appender) abandon() {
+	for {
+		select {
+		case sb := <-a.started:
+			sb.cancel()
+		default:
+			return
+		}
 	}
 }
 
@@ -125,35 +169,48 @@ func (a *appender) fill(batch []*pubReq) []*pubReq {
 	return batch
 }
 
-// store appends the batch to the storage nodes, one Append per node, in
-// parallel when the batch spans several, and marks refused publishes nacked.
-func (a *appender) store(batch []*pubReq) {
+// startedBatch is a batch whose appends have been started on its nodes.
+type startedBatch struct {
+	batch  []*pubReq
+	nodes  []*nodeBatch
+	cancel context.CancelFunc
+}
+
+// start groups the batch by storage node and starts one append on each.
+func (a *appender) start(batch []*pubReq) *startedBatch {
+	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
+	sb := &startedBatch{batch: batch, cancel: cancel}
 	byNode := map[string]*nodeBatch{}
 	for _, r := range batch {
 		for _, t := range r.targets {
 			nb := byNode[t.node]
 			if nb == nil {
-				nb = &nodeBatch{}
+				nb = &nodeBatch{name: t.node}
 				byNode[t.node] = nb
+				sb.nodes = append(sb.nodes, nb)
 			}
 			nb.add(r, t.id)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
-	defer cancel()
-	var wg sync.WaitGroup
-	for name, nb := range byNode {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a.storeOn(ctx, name, nb)
-		}()
+	for _, nb := range sb.nodes {
+		a.startOn(ctx, nb)
 	}
-	wg.Wait()
+	return sb
+}
+
+// wait collects every node's outcomes and marks refused publishes nacked.
+func (sb *startedBatch) wait() {
+	defer sb.cancel()
+	for _, nb := range sb.nodes {
+		nb.finish()
+	}
 }
 
 // nodeBatch is the part of a batch bound for one node: publishes[i] carries reqs[i].
 type nodeBatch struct {
+	name      string
+	wait      func() ([]storage.Outcome, error) // nil when the node is unknown
+	log       *slog.Logger
 	publishes []storage.Publish
 	reqs      []*pubReq
 	ids       []storage.QueueID // backing store for the publishes' Queues
@@ -175,15 +232,22 @@ func (nb *nodeBatch) add(r *pubReq, id storage.QueueID) {
 	nb.reqs = append(nb.reqs, r)
 }
 
-func (a *appender) storeOn(ctx context.Context, name string, nb *nodeBatch) {
-	node, ok := a.c.cfg.Node(name)
-	if !ok {
+func (a *appender) startOn(ctx context.Context, nb *nodeBatch) {
+	nb.log = a.c.cfg.Log
+	if node, ok := a.c.cfg.Node(nb.name); ok {
+		nb.wait = node.StartAppend(ctx, nb.publishes)
+	}
+}
+
+// finish waits for the node's outcomes and applies them to the requests.
+func (nb *nodeBatch) finish() {
+	if nb.wait == nil {
 		nb.nackAll()
 		return
 	}
-	outcomes, err := node.Append(ctx, nb.publishes)
+	outcomes, err := nb.wait()
 	if err != nil || len(outcomes) != len(nb.reqs) {
-		a.c.cfg.Log.Warn("append failed", "node", name, "err", err)
+		nb.log.Warn("append failed", "node", nb.name, "err", err)
 		nb.nackAll()
 		return
 	}

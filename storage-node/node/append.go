@@ -67,28 +67,41 @@ func (p *appendPart) finish(err error) {
 // batch's fate is unknown. The node keeps the Messages: the caller must not
 // modify them afterwards.
 func (n *Node) Append(ctx context.Context, batch []storage.Publish) ([]storage.Outcome, error) {
+	return n.StartAppend(ctx, batch)()
+}
+
+// StartAppend queues the batch on its shards and returns; wait gives what
+// Append would. Batches a caller starts one after the other are applied in
+// that order, since each shard takes its commands in order.
+func (n *Node) StartAppend(ctx context.Context, batch []storage.Publish) (wait func() ([]storage.Outcome, error)) {
 	if err := n.usable(); err != nil {
-		return nil, err
+		return failedAppend(err)
 	}
 	c := &appendCall{batch: batch, outcomes: make([]storage.Outcome, len(batch)), done: make(chan struct{}, 1)}
 	n.split(c)
 	c.pending.Store(int32(len(c.parts)))
 	if len(c.parts) == 0 {
-		return c.outcomes, nil
+		return func() ([]storage.Outcome, error) { return c.outcomes, nil }
 	}
 	for _, sp := range c.parts {
 		if err := n.send(ctx, sp.s, cmd{kind: cmdAppend, part: sp.p}); err != nil {
-			return nil, err
+			return failedAppend(err)
 		}
 	}
-	select {
-	case <-c.done:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-n.stopped:
-		return nil, ErrClosed
+	return func() ([]storage.Outcome, error) {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-n.stopped:
+			return nil, ErrClosed
+		}
+		return c.result()
 	}
-	return c.result()
+}
+
+func failedAppend(err error) func() ([]storage.Outcome, error) {
+	return func() ([]storage.Outcome, error) { return nil, err }
 }
 
 // split assigns the publishes to shards (c.parts). The common case, every

@@ -26,6 +26,7 @@ func Run(t *testing.T, newNode func(t *testing.T) storage.Node) {
 	}{
 		{"AppendAndStats", testAppendAndStats},
 		{"AppendToMissingQueue", testAppendToMissingQueue},
+		{"StartAppendKeepsOrder", testStartAppendKeepsOrder},
 		{"ConsumeWithCredit", testConsumeWithCredit},
 		{"GetAndRequeue", testGetAndRequeue},
 		{"CloseRequeues", testCloseRequeues},

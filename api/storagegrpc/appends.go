@@ -1,0 +1,166 @@
+package storagegrpc
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/warrenmq/warren/api/rpcerr"
+	"github.com/warrenmq/warren/api/storage"
+	pb "github.com/warrenmq/warren/api/storagepb"
+)
+
+// appendStream carries a client's appends over one Appends stream, opened
+// on first use and again after a failure. The node answers batches in the
+// order they were sent, so the waiting callers form a queue.
+//
+// Concurrency: sendMu orders Send calls and the queue with them (a batch's
+// place in the queue is its place on the stream); each streamConn guards
+// its own queue, which its receive goroutine pops.
+type appendStream struct {
+	client pb.StorageClient
+	sendMu sync.Mutex
+	cur    *streamConn // nil until the first append or after a failure
+}
+
+type appendResult struct {
+	outcomes []storage.Outcome
+	err      error
+}
+
+// streamConn is one Appends stream and the callers waiting on it.
+type streamConn struct {
+	stream pb.Storage_AppendsClient
+	cancel context.CancelFunc
+	mu     struct {
+		sync.Mutex
+		waiting []chan appendResult
+		err     error // set once the stream has failed
+	}
+}
+
+// start sends the batch and returns at once; wait gives its outcomes.
+func (a *appendStream) start(ctx context.Context, batch []storage.Publish) func() ([]storage.Outcome, error) {
+	req := &pb.AppendRequest{Batch: make([]*pb.Publish, len(batch))}
+	for i, p := range batch {
+		req.Batch[i] = &pb.Publish{Queues: fromQueueIDs(p.Queues), Msg: toPBMessage(p.Msg)}
+	}
+	done := make(chan appendResult, 1)
+	if err := a.send(req, done); err != nil {
+		done <- appendResult{err: err}
+	}
+	return func() ([]storage.Outcome, error) {
+		select {
+		case r := <-done:
+			if r.err == nil && len(r.outcomes) != len(batch) {
+				return nil, fmt.Errorf("append: %d outcomes for %d publishes", len(r.outcomes), len(batch))
+			}
+			return r.outcomes, r.err
+		case <-ctx.Done():
+			return nil, ctx.Err() // the answer, when it comes, goes nowhere
+		}
+	}
+}
+
+// send queues done for the answer and sends req, on a new stream if the
+// last one failed. A failed Send is reported through done by the stream's
+// failure, like every other batch still waiting on it.
+func (a *appendStream) send(req *pb.AppendRequest, done chan appendResult) error {
+	a.sendMu.Lock()
+	defer a.sendMu.Unlock()
+	sc := a.cur
+	if sc == nil || sc.failed() {
+		var err error
+		if sc, err = a.open(); err != nil {
+			return err
+		}
+		a.cur = sc
+	}
+	if !sc.enqueue(done) {
+		return sc.failure()
+	}
+	if err := sc.stream.Send(req); err != nil {
+		sc.fail(err)
+	}
+	return nil
+}
+
+func (a *appendStream) open() (*streamConn, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	stream, err := a.client.Appends(ctx)
+	if err != nil {
+		cancel()
+		return nil, rpcerr.FromStatus(err)
+	}
+	sc := &streamConn{stream: stream, cancel: cancel}
+	go sc.receive()
+	return sc, nil
+}
+
+// receive hands each answer to the oldest waiting caller until the stream ends.
+func (sc *streamConn) receive() {
+	for {
+		resp, err := sc.stream.Recv()
+		if err != nil {
+			sc.fail(err)
+			return
+		}
+		sc.mu.Lock()
+		if len(sc.mu.waiting) == 0 {
+			sc.mu.Unlock()
+			sc.fail(fmt.Errorf("append: an answer for no batch"))
+			return
+		}
+		done := sc.mu.waiting[0]
+		sc.mu.waiting = sc.mu.waiting[1:]
+		sc.mu.Unlock()
+		done <- decodeAppendResponse(resp)
+	}
+}
+
+func decodeAppendResponse(resp *pb.AppendResponse) appendResult {
+	if err := rpcerr.Decode(resp.GetErr()); err != nil {
+		return appendResult{err: err}
+	}
+	out := make([]storage.Outcome, len(resp.GetOutcomes()))
+	for i, o := range resp.GetOutcomes() {
+		if len(o.GetRejected()) > 0 {
+			out[i].Rejected = toQueueIDs(o.GetRejected())
+		}
+		out[i].Err = rpcerr.Decode(o.GetErr())
+	}
+	return appendResult{outcomes: out}
+}
+
+func (sc *streamConn) enqueue(done chan appendResult) bool {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	if sc.mu.err != nil {
+		return false
+	}
+	sc.mu.waiting = append(sc.mu.waiting, done)
+	return true
+}
+
+func (sc *streamConn) failed() bool { return sc.failure() != nil }
+
+func (sc *streamConn) failure() error {
+	sc.mu.Lock()
+	defer sc.mu.Unlock()
+	return sc.mu.err
+}
+
+// fail ends the stream: every batch still waiting has an unknown fate.
+func (sc *streamConn) fail(err error) {
+	sc.mu.Lock()
+	if sc.mu.err == nil {
+		sc.mu.err = fmt.Errorf("append stream: %w", rpcerr.FromStatus(err))
+	}
+	waiting, ferr := sc.mu.waiting, sc.mu.err
+	sc.mu.waiting = nil
+	sc.mu.Unlock()
+	sc.cancel()
+	for _, done := range waiting {
+		done <- appendResult{err: ferr}
+	}
+}
