@@ -106,6 +106,12 @@ type Settle struct {
 	Kind  SettleKind
 }
 
+// Grant is credit for one consumer of a session.
+type Grant struct {
+	Tag    string
+	Credit uint32
+}
+
 // Delivery is a message handed to a session, for a consumer (Tag set) or for a
 // basic.get (Tag empty).
 type Delivery struct {
@@ -198,9 +204,11 @@ type Session interface {
 	// Get takes one ready message, or ok=false when the queue has none.
 	// remaining is the number of ready messages left after this one.
 	Get(ctx context.Context, queue QueueID, noAck bool) (d Delivery, remaining uint64, ok bool, err error)
-	// Settle acks, requeues or rejects delivered messages. Settling a message
-	// the session does not hold is ignored: the gateway validates delivery tags.
-	Settle(ops []Settle) error
+	// Settle acks, requeues or rejects delivered messages, then adds the
+	// grants' credit to their consumers: one call, since settling is what
+	// frees a consumer's prefetch. Settling a message the session does not
+	// hold is ignored: the gateway validates delivery tags.
+	Settle(ops []Settle, grants []Grant) error
 	// Close ends the session and returns its unacked messages to their queues.
 	Close() error
 	// Done is closed once the session has ended: soon after Close, or when

@@ -23,6 +23,9 @@ type appendStream struct {
 	cur    *streamConn // nil until the first append or after a failure
 }
 
+// packBuffers holds packed-batch buffers between appends.
+var packBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
 type appendResult struct {
 	outcomes []storage.Outcome
 	err      error
@@ -41,14 +44,13 @@ type streamConn struct {
 
 // start sends the batch and returns at once; wait gives its outcomes.
 func (a *appendStream) start(ctx context.Context, batch []storage.Publish) func() ([]storage.Outcome, error) {
-	req := &pb.AppendRequest{Batch: make([]*pb.Publish, len(batch))}
-	for i, p := range batch {
-		req.Batch[i] = &pb.Publish{Queues: fromQueueIDs(p.Queues), Msg: toPBMessage(p.Msg)}
-	}
+	packed := packBuffers.Get().(*[]byte)
+	*packed = packPublishes((*packed)[:0], batch)
 	done := make(chan appendResult, 1)
-	if err := a.send(req, done); err != nil {
+	if err := a.send(&pb.AppendRequest{Publishes: *packed}, done); err != nil {
 		done <- appendResult{err: err}
 	}
+	packBuffers.Put(packed) // Send has encoded the request: the buffer is free
 	return func() ([]storage.Outcome, error) {
 		select {
 		case r := <-done:
@@ -122,8 +124,12 @@ func decodeAppendResponse(resp *pb.AppendResponse) appendResult {
 	if err := rpcerr.Decode(resp.GetErr()); err != nil {
 		return appendResult{err: err}
 	}
-	out := make([]storage.Outcome, len(resp.GetOutcomes()))
-	for i, o := range resp.GetOutcomes() {
+	out := make([]storage.Outcome, resp.GetCount())
+	for _, o := range resp.GetOutcomes() {
+		if o.GetIndex() >= uint32(len(out)) {
+			return appendResult{err: fmt.Errorf("append: an outcome for publish %d of %d", o.GetIndex(), len(out))}
+		}
+		i := o.GetIndex()
 		if len(o.GetRejected()) > 0 {
 			out[i].Rejected = toQueueIDs(o.GetRejected())
 		}

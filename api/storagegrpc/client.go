@@ -184,12 +184,19 @@ func (s *session) Get(ctx context.Context, queue storage.QueueID, noAck bool) (s
 	return fromPBDelivery(r.GetDelivery()), r.GetRemaining(), true, nil
 }
 
-func (s *session) Settle(ops []storage.Settle) error {
-	batch := make([]*pb.Settle, len(ops))
+// Settle sends the settlements and the grants they free as one message.
+func (s *session) Settle(ops []storage.Settle, grants []storage.Grant) error {
+	batch := &pb.SessionRequest_SettleBatch{Ops: make([]*pb.Settle, len(ops))}
 	for i, op := range ops {
-		batch[i] = &pb.Settle{Queue: uint64(op.Queue), Id: uint64(op.ID), Kind: uint32(op.Kind)}
+		batch.Ops[i] = &pb.Settle{Queue: uint64(op.Queue), Id: uint64(op.ID), Kind: uint32(op.Kind)}
 	}
-	return s.send(&pb.SessionRequest{Op: &pb.SessionRequest_Settle{Settle: &pb.SessionRequest_SettleBatch{Ops: batch}}})
+	if len(grants) > 0 {
+		batch.Grants = make([]*pb.SessionRequest_Grant, len(grants))
+		for i, g := range grants {
+			batch.Grants[i] = &pb.SessionRequest_Grant{Tag: g.Tag, Credit: g.Credit}
+		}
+	}
+	return s.send(&pb.SessionRequest{Op: &pb.SessionRequest_Settle{Settle: batch}})
 }
 
 // Close ends the stream; the node requeues the session's unacked messages
@@ -240,9 +247,10 @@ func (s *session) dispatch(ev *pb.SessionEvent) {
 			ch <- e.Reply
 		}
 	case *pb.SessionEvent_Deliveries_:
-		batch := make([]storage.Delivery, len(e.Deliveries.GetBatch()))
-		for i, d := range e.Deliveries.GetBatch() {
-			batch[i] = fromPBDelivery(d)
+		batch, err := unpackDeliveries(e.Deliveries.GetPacked())
+		if err != nil {
+			s.cancel() // a node speaking garbage: end the session, as if lost
+			return
 		}
 		s.sink.Deliver(batch)
 	case *pb.SessionEvent_Cancelled_:

@@ -10,6 +10,9 @@ import (
 	"github.com/warrenmq/warren/api/storage"
 	pb "github.com/warrenmq/warren/api/storagepb"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/experimental"
+	"google.golang.org/grpc/status"
 )
 
 // sendQueue bounds the events waiting to go out on one session stream. The
@@ -32,13 +35,15 @@ const (
 
 // ServerOptions are the grpc.Server options a Storage server needs.
 func ServerOptions() []grpc.ServerOption {
-	return []grpc.ServerOption{grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes),
+	useBufferPool()
+	return []grpc.ServerOption{experimental.BufferPool(sharedPool), grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes),
 		grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(connWindow)}
 }
 
 // DialOptions are the grpc.ClientConn options a Storage client needs.
 func DialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithDefaultCallOptions(
+	useBufferPool()
+	return []grpc.DialOption{experimental.WithBufferPool(sharedPool), grpc.WithDefaultCallOptions(
 		grpc.MaxCallRecvMsgSize(MaxMessageBytes), grpc.MaxCallSendMsgSize(MaxMessageBytes)),
 		grpc.WithInitialWindowSize(streamWindow), grpc.WithInitialConnWindowSize(connWindow)}
 }
@@ -98,7 +103,13 @@ func (s *Server) Appends(stream pb.Storage_AppendsServer) error {
 			}
 			return err
 		}
-		wait := s.node.StartAppend(stream.Context(), fromPBBatch(req.GetBatch()))
+		batch, err := unpackPublishes(req.GetPublishes())
+		if err != nil {
+			close(waits)
+			<-answered
+			return status.Error(codes.InvalidArgument, err.Error())
+		}
+		wait := s.node.StartAppend(stream.Context(), batch)
 		select {
 		case waits <- wait:
 		case err := <-answered: // the stream broke while answering
@@ -111,11 +122,10 @@ func (s *Server) Appends(stream pb.Storage_AppendsServer) error {
 func answerAppends(stream pb.Storage_AppendsServer, waits <-chan func() ([]storage.Outcome, error)) error {
 	for wait := range waits {
 		outcomes, err := wait()
-		resp := &pb.AppendResponse{Err: rpcerr.Encode(err)}
-		if err == nil {
-			resp.Outcomes = make([]*pb.Outcome, len(outcomes))
-			for i, o := range outcomes {
-				resp.Outcomes[i] = &pb.Outcome{Rejected: fromQueueIDs(o.Rejected), Err: rpcerr.Encode(o.Err)}
+		resp := &pb.AppendResponse{Err: rpcerr.Encode(err), Count: uint32(len(outcomes))}
+		for i, o := range outcomes {
+			if o.Err != nil || len(o.Rejected) > 0 {
+				resp.Outcomes = append(resp.Outcomes, &pb.Outcome{Index: uint32(i), Rejected: fromQueueIDs(o.Rejected), Err: rpcerr.Encode(o.Err)})
 			}
 		}
 		if err := stream.Send(resp); err != nil {
@@ -123,14 +133,6 @@ func answerAppends(stream pb.Storage_AppendsServer, waits <-chan func() ([]stora
 		}
 	}
 	return nil
-}
-
-func fromPBBatch(pubs []*pb.Publish) []storage.Publish {
-	batch := make([]storage.Publish, len(pubs))
-	for i, p := range pubs {
-		batch[i] = storage.Publish{Queues: toQueueIDs(p.GetQueues()), Msg: fromPBMessage(p.GetMsg())}
-	}
-	return batch
 }
 
 // Session runs one session until the gateway ends the stream; the node
@@ -181,7 +183,11 @@ func serveRequest(ctx context.Context, sess storage.Session, req *pb.SessionRequ
 		for i, s := range op.Settle.GetOps() {
 			ops[i] = storage.Settle{Queue: storage.QueueID(s.GetQueue()), ID: storage.MsgID(s.GetId()), Kind: storage.SettleKind(s.GetKind())}
 		}
-		_ = sess.Settle(ops) // settling is one-way; a failing node ends the stream
+		var grants []storage.Grant
+		for _, g := range op.Settle.GetGrants() {
+			grants = append(grants, storage.Grant{Tag: g.GetTag(), Credit: g.GetCredit()})
+		}
+		_ = sess.Settle(ops, grants) // settling is one-way; a failing node ends the stream
 		return
 	}
 	out.send(&pb.SessionEvent{Event: &pb.SessionEvent_Reply_{Reply: reply}})
@@ -236,11 +242,7 @@ func (e *eventSender) stop() {
 
 // Deliver implements storage.Sink.
 func (e *eventSender) Deliver(batch []storage.Delivery) {
-	ds := make([]*pb.Delivery, len(batch))
-	for i, d := range batch {
-		ds[i] = toPBDelivery(d)
-	}
-	e.send(&pb.SessionEvent{Event: &pb.SessionEvent_Deliveries_{Deliveries: &pb.SessionEvent_Deliveries{Batch: ds}}})
+	e.send(&pb.SessionEvent{Event: &pb.SessionEvent_Deliveries_{Deliveries: &pb.SessionEvent_Deliveries{Packed: packDeliveries(batch)}}})
 }
 
 // Cancelled implements storage.Sink.

@@ -586,68 +586,20 @@ func (x *Message) GetTtl() int64 {
 	return 0
 }
 
-type Publish struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Queues        []uint64               `protobuf:"varint,1,rep,packed,name=queues,proto3" json:"queues,omitempty"`
-	Msg           *Message               `protobuf:"bytes,2,opt,name=msg,proto3" json:"msg,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Publish) Reset() {
-	*x = Publish{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[8]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Publish) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Publish) ProtoMessage() {}
-
-func (x *Publish) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[8]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Publish.ProtoReflect.Descriptor instead.
-func (*Publish) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{8}
-}
-
-func (x *Publish) GetQueues() []uint64 {
-	if x != nil {
-		return x.Queues
-	}
-	return nil
-}
-
-func (x *Publish) GetMsg() *Message {
-	if x != nil {
-		return x.Msg
-	}
-	return nil
-}
-
 type AppendRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Batch         []*Publish             `protobuf:"bytes,1,rep,name=batch,proto3" json:"batch,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The batch's publishes (each: target queues of this node and the
+	// message) in the packed layout of api/storagegrpc/packed.go: one buffer
+	// rather than a message per publish, which cost a thousand allocations
+	// per batch of a hundred.
+	Publishes     []byte `protobuf:"bytes,2,opt,name=publishes,proto3" json:"publishes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AppendRequest) Reset() {
 	*x = AppendRequest{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[9]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -659,7 +611,7 @@ func (x *AppendRequest) String() string {
 func (*AppendRequest) ProtoMessage() {}
 
 func (x *AppendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[9]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -672,27 +624,30 @@ func (x *AppendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendRequest.ProtoReflect.Descriptor instead.
 func (*AppendRequest) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{9}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{8}
 }
 
-func (x *AppendRequest) GetBatch() []*Publish {
+func (x *AppendRequest) GetPublishes() []byte {
 	if x != nil {
-		return x.Batch
+		return x.Publishes
 	}
 	return nil
 }
 
+// Outcome is the fate of the index-th publish of a batch when it is not
+// plain success.
 type Outcome struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Rejected      []uint64               `protobuf:"varint,1,rep,packed,name=rejected,proto3" json:"rejected,omitempty"`
 	Err           *commonpb.Error        `protobuf:"bytes,2,opt,name=err,proto3" json:"err,omitempty"`
+	Index         uint32                 `protobuf:"varint,3,opt,name=index,proto3" json:"index,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[10]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -704,7 +659,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[10]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -717,7 +672,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{10}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Outcome) GetRejected() []uint64 {
@@ -734,9 +689,19 @@ func (x *Outcome) GetErr() *commonpb.Error {
 	return nil
 }
 
+func (x *Outcome) GetIndex() uint32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
 type AppendResponse struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	Outcomes []*Outcome             `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// count is the number of publishes answered; those not listed in
+	// outcomes succeeded (most, so most answers list none).
+	Count    uint32     `protobuf:"varint,3,opt,name=count,proto3" json:"count,omitempty"`
+	Outcomes []*Outcome `protobuf:"bytes,1,rep,name=outcomes,proto3" json:"outcomes,omitempty"`
 	// err set means the fate of the whole batch is unknown (the node is
 	// closing or failed): outcomes is then empty.
 	Err           *commonpb.Error `protobuf:"bytes,2,opt,name=err,proto3" json:"err,omitempty"`
@@ -746,7 +711,7 @@ type AppendResponse struct {
 
 func (x *AppendResponse) Reset() {
 	*x = AppendResponse{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[11]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -758,7 +723,7 @@ func (x *AppendResponse) String() string {
 func (*AppendResponse) ProtoMessage() {}
 
 func (x *AppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[11]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -771,7 +736,14 @@ func (x *AppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendResponse.ProtoReflect.Descriptor instead.
 func (*AppendResponse) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{11}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AppendResponse) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
 }
 
 func (x *AppendResponse) GetOutcomes() []*Outcome {
@@ -801,7 +773,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[12]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -813,7 +785,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[12]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -826,7 +798,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{12}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Delivery) GetTag() string {
@@ -875,7 +847,7 @@ type Settle struct {
 
 func (x *Settle) Reset() {
 	*x = Settle{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[13]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +859,7 @@ func (x *Settle) String() string {
 func (*Settle) ProtoMessage() {}
 
 func (x *Settle) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[13]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -900,7 +872,7 @@ func (x *Settle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settle.ProtoReflect.Descriptor instead.
 func (*Settle) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Settle) GetQueue() uint64 {
@@ -943,7 +915,7 @@ type SessionRequest struct {
 
 func (x *SessionRequest) Reset() {
 	*x = SessionRequest{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +927,7 @@ func (x *SessionRequest) String() string {
 func (*SessionRequest) ProtoMessage() {}
 
 func (x *SessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +940,7 @@ func (x *SessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest.ProtoReflect.Descriptor instead.
 func (*SessionRequest) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SessionRequest) GetId() uint64 {
@@ -1078,7 +1050,7 @@ type SessionEvent struct {
 
 func (x *SessionEvent) Reset() {
 	*x = SessionEvent{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1090,7 +1062,7 @@ func (x *SessionEvent) String() string {
 func (*SessionEvent) ProtoMessage() {}
 
 func (x *SessionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1103,7 +1075,7 @@ func (x *SessionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent.ProtoReflect.Descriptor instead.
 func (*SessionEvent) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SessionEvent) GetEvent() isSessionEvent_Event {
@@ -1177,7 +1149,7 @@ type SessionRequest_Consume struct {
 
 func (x *SessionRequest_Consume) Reset() {
 	*x = SessionRequest_Consume{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1189,7 +1161,7 @@ func (x *SessionRequest_Consume) String() string {
 func (*SessionRequest_Consume) ProtoMessage() {}
 
 func (x *SessionRequest_Consume) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1202,7 +1174,7 @@ func (x *SessionRequest_Consume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Consume.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Consume) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 0}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13, 0}
 }
 
 func (x *SessionRequest_Consume) GetQueue() uint64 {
@@ -1263,7 +1235,7 @@ type SessionRequest_Cancel struct {
 
 func (x *SessionRequest_Cancel) Reset() {
 	*x = SessionRequest_Cancel{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1275,7 +1247,7 @@ func (x *SessionRequest_Cancel) String() string {
 func (*SessionRequest_Cancel) ProtoMessage() {}
 
 func (x *SessionRequest_Cancel) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1288,7 +1260,7 @@ func (x *SessionRequest_Cancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Cancel.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Cancel) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 1}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13, 1}
 }
 
 func (x *SessionRequest_Cancel) GetTag() string {
@@ -1308,7 +1280,7 @@ type SessionRequest_Grant struct {
 
 func (x *SessionRequest_Grant) Reset() {
 	*x = SessionRequest_Grant{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1320,7 +1292,7 @@ func (x *SessionRequest_Grant) String() string {
 func (*SessionRequest_Grant) ProtoMessage() {}
 
 func (x *SessionRequest_Grant) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1333,7 +1305,7 @@ func (x *SessionRequest_Grant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Grant.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Grant) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 2}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13, 2}
 }
 
 func (x *SessionRequest_Grant) GetTag() string {
@@ -1360,7 +1332,7 @@ type SessionRequest_Get struct {
 
 func (x *SessionRequest_Get) Reset() {
 	*x = SessionRequest_Get{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1372,7 +1344,7 @@ func (x *SessionRequest_Get) String() string {
 func (*SessionRequest_Get) ProtoMessage() {}
 
 func (x *SessionRequest_Get) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1385,7 +1357,7 @@ func (x *SessionRequest_Get) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Get.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Get) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 3}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13, 3}
 }
 
 func (x *SessionRequest_Get) GetQueue() uint64 {
@@ -1403,15 +1375,17 @@ func (x *SessionRequest_Get) GetNoAck() bool {
 }
 
 type SessionRequest_SettleBatch struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Ops           []*Settle              `protobuf:"bytes,1,rep,name=ops,proto3" json:"ops,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Ops   []*Settle              `protobuf:"bytes,1,rep,name=ops,proto3" json:"ops,omitempty"`
+	// Credit applied after the ops: what settling them freed.
+	Grants        []*SessionRequest_Grant `protobuf:"bytes,2,rep,name=grants,proto3" json:"grants,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SessionRequest_SettleBatch) Reset() {
 	*x = SessionRequest_SettleBatch{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1397,7 @@ func (x *SessionRequest_SettleBatch) String() string {
 func (*SessionRequest_SettleBatch) ProtoMessage() {}
 
 func (x *SessionRequest_SettleBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,12 +1410,19 @@ func (x *SessionRequest_SettleBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_SettleBatch.ProtoReflect.Descriptor instead.
 func (*SessionRequest_SettleBatch) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 4}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13, 4}
 }
 
 func (x *SessionRequest_SettleBatch) GetOps() []*Settle {
 	if x != nil {
 		return x.Ops
+	}
+	return nil
+}
+
+func (x *SessionRequest_SettleBatch) GetGrants() []*SessionRequest_Grant {
+	if x != nil {
+		return x.Grants
 	}
 	return nil
 }
@@ -1460,7 +1441,7 @@ type SessionEvent_Reply struct {
 
 func (x *SessionEvent_Reply) Reset() {
 	*x = SessionEvent_Reply{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1472,7 +1453,7 @@ func (x *SessionEvent_Reply) String() string {
 func (*SessionEvent_Reply) ProtoMessage() {}
 
 func (x *SessionEvent_Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1485,7 +1466,7 @@ func (x *SessionEvent_Reply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent_Reply.ProtoReflect.Descriptor instead.
 func (*SessionEvent_Reply) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 0}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 0}
 }
 
 func (x *SessionEvent_Reply) GetId() uint64 {
@@ -1524,15 +1505,16 @@ func (x *SessionEvent_Reply) GetRemaining() uint64 {
 }
 
 type SessionEvent_Deliveries struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Batch         []*Delivery            `protobuf:"bytes,1,rep,name=batch,proto3" json:"batch,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deliveries in the packed layout of api/storagegrpc/packed.go.
+	Packed        []byte `protobuf:"bytes,2,opt,name=packed,proto3" json:"packed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SessionEvent_Deliveries) Reset() {
 	*x = SessionEvent_Deliveries{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1544,7 +1526,7 @@ func (x *SessionEvent_Deliveries) String() string {
 func (*SessionEvent_Deliveries) ProtoMessage() {}
 
 func (x *SessionEvent_Deliveries) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1557,12 +1539,12 @@ func (x *SessionEvent_Deliveries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent_Deliveries.ProtoReflect.Descriptor instead.
 func (*SessionEvent_Deliveries) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 1}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 1}
 }
 
-func (x *SessionEvent_Deliveries) GetBatch() []*Delivery {
+func (x *SessionEvent_Deliveries) GetPacked() []byte {
 	if x != nil {
-		return x.Batch
+		return x.Packed
 	}
 	return nil
 }
@@ -1577,7 +1559,7 @@ type SessionEvent_Cancelled struct {
 
 func (x *SessionEvent_Cancelled) Reset() {
 	*x = SessionEvent_Cancelled{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1589,7 +1571,7 @@ func (x *SessionEvent_Cancelled) String() string {
 func (*SessionEvent_Cancelled) ProtoMessage() {}
 
 func (x *SessionEvent_Cancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1602,7 +1584,7 @@ func (x *SessionEvent_Cancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent_Cancelled.ProtoReflect.Descriptor instead.
 func (*SessionEvent_Cancelled) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 2}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 2}
 }
 
 func (x *SessionEvent_Cancelled) GetTag() string {
@@ -1676,16 +1658,15 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"persistent\x18\x05 \x01(\bR\n" +
 	"persistent\x12\x1a\n" +
 	"\bpriority\x18\x06 \x01(\rR\bpriority\x12\x10\n" +
-	"\x03ttl\x18\a \x01(\x03R\x03ttl\"O\n" +
-	"\aPublish\x12\x16\n" +
-	"\x06queues\x18\x01 \x03(\x04R\x06queues\x12,\n" +
-	"\x03msg\x18\x02 \x01(\v2\x1a.warren.storage.v1.MessageR\x03msg\"A\n" +
-	"\rAppendRequest\x120\n" +
-	"\x05batch\x18\x01 \x03(\v2\x1a.warren.storage.v1.PublishR\x05batch\"P\n" +
+	"\x03ttl\x18\a \x01(\x03R\x03ttl\"3\n" +
+	"\rAppendRequest\x12\x1c\n" +
+	"\tpublishes\x18\x02 \x01(\fR\tpublishesJ\x04\b\x01\x10\x02\"f\n" +
 	"\aOutcome\x12\x1a\n" +
 	"\brejected\x18\x01 \x03(\x04R\brejected\x12)\n" +
-	"\x03err\x18\x02 \x01(\v2\x17.warren.common.v1.ErrorR\x03err\"s\n" +
-	"\x0eAppendResponse\x126\n" +
+	"\x03err\x18\x02 \x01(\v2\x17.warren.common.v1.ErrorR\x03err\x12\x14\n" +
+	"\x05index\x18\x03 \x01(\rR\x05index\"\x89\x01\n" +
+	"\x0eAppendResponse\x12\x14\n" +
+	"\x05count\x18\x03 \x01(\rR\x05count\x126\n" +
 	"\boutcomes\x18\x01 \x03(\v2\x1a.warren.storage.v1.OutcomeR\boutcomes\x12)\n" +
 	"\x03err\x18\x02 \x01(\v2\x17.warren.common.v1.ErrorR\x03err\"\x92\x01\n" +
 	"\bDelivery\x12\x10\n" +
@@ -1697,7 +1678,7 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\x06Settle\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\x04R\x05queue\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x12\n" +
-	"\x04kind\x18\x03 \x01(\rR\x04kind\"\xf0\x05\n" +
+	"\x04kind\x18\x03 \x01(\rR\x04kind\"\xb1\x06\n" +
 	"\x0eSessionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12E\n" +
 	"\aconsume\x18\x02 \x01(\v2).warren.storage.v1.SessionRequest.ConsumeH\x00R\aconsume\x12B\n" +
@@ -1720,10 +1701,11 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\x06credit\x18\x02 \x01(\rR\x06credit\x1a2\n" +
 	"\x03Get\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\x04R\x05queue\x12\x15\n" +
-	"\x06no_ack\x18\x02 \x01(\bR\x05noAck\x1a:\n" +
+	"\x06no_ack\x18\x02 \x01(\bR\x05noAck\x1a{\n" +
 	"\vSettleBatch\x12+\n" +
-	"\x03ops\x18\x01 \x03(\v2\x19.warren.storage.v1.SettleR\x03opsB\x04\n" +
-	"\x02op\"\xac\x04\n" +
+	"\x03ops\x18\x01 \x03(\v2\x19.warren.storage.v1.SettleR\x03ops\x12?\n" +
+	"\x06grants\x18\x02 \x03(\v2'.warren.storage.v1.SessionRequest.GrantR\x06grantsB\x04\n" +
+	"\x02op\"\x97\x04\n" +
 	"\fSessionEvent\x12=\n" +
 	"\x05reply\x18\x01 \x01(\v2%.warren.storage.v1.SessionEvent.ReplyH\x00R\x05reply\x12L\n" +
 	"\n" +
@@ -1735,10 +1717,10 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\x03err\x18\x02 \x01(\v2\x17.warren.common.v1.ErrorR\x03err\x127\n" +
 	"\bdelivery\x18\x03 \x01(\v2\x1b.warren.storage.v1.DeliveryR\bdelivery\x12\x0e\n" +
 	"\x02ok\x18\x04 \x01(\bR\x02ok\x12\x1c\n" +
-	"\tremaining\x18\x05 \x01(\x04R\tremaining\x1a?\n" +
+	"\tremaining\x18\x05 \x01(\x04R\tremaining\x1a*\n" +
 	"\n" +
-	"Deliveries\x121\n" +
-	"\x05batch\x18\x01 \x03(\v2\x1b.warren.storage.v1.DeliveryR\x05batch\x1aN\n" +
+	"Deliveries\x12\x16\n" +
+	"\x06packed\x18\x02 \x01(\fR\x06packedJ\x04\b\x01\x10\x02\x1aN\n" +
 	"\tCancelled\x12\x10\n" +
 	"\x03tag\x18\x01 \x01(\tR\x03tag\x12/\n" +
 	"\x06reason\x18\x02 \x01(\v2\x17.warren.common.v1.ErrorR\x06reasonB\a\n" +
@@ -1765,7 +1747,7 @@ func file_warren_storage_v1_storage_proto_rawDescGZIP() []byte {
 	return file_warren_storage_v1_storage_proto_rawDescData
 }
 
-var file_warren_storage_v1_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_warren_storage_v1_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_warren_storage_v1_storage_proto_goTypes = []any{
 	(*Empty)(nil),                      // 0: warren.storage.v1.Empty
 	(*QueueRef)(nil),                   // 1: warren.storage.v1.QueueRef
@@ -1775,64 +1757,61 @@ var file_warren_storage_v1_storage_proto_goTypes = []any{
 	(*DeleteQueueRequest)(nil),         // 5: warren.storage.v1.DeleteQueueRequest
 	(*QueueStats)(nil),                 // 6: warren.storage.v1.QueueStats
 	(*Message)(nil),                    // 7: warren.storage.v1.Message
-	(*Publish)(nil),                    // 8: warren.storage.v1.Publish
-	(*AppendRequest)(nil),              // 9: warren.storage.v1.AppendRequest
-	(*Outcome)(nil),                    // 10: warren.storage.v1.Outcome
-	(*AppendResponse)(nil),             // 11: warren.storage.v1.AppendResponse
-	(*Delivery)(nil),                   // 12: warren.storage.v1.Delivery
-	(*Settle)(nil),                     // 13: warren.storage.v1.Settle
-	(*SessionRequest)(nil),             // 14: warren.storage.v1.SessionRequest
-	(*SessionEvent)(nil),               // 15: warren.storage.v1.SessionEvent
-	(*SessionRequest_Consume)(nil),     // 16: warren.storage.v1.SessionRequest.Consume
-	(*SessionRequest_Cancel)(nil),      // 17: warren.storage.v1.SessionRequest.Cancel
-	(*SessionRequest_Grant)(nil),       // 18: warren.storage.v1.SessionRequest.Grant
-	(*SessionRequest_Get)(nil),         // 19: warren.storage.v1.SessionRequest.Get
-	(*SessionRequest_SettleBatch)(nil), // 20: warren.storage.v1.SessionRequest.SettleBatch
-	(*SessionEvent_Reply)(nil),         // 21: warren.storage.v1.SessionEvent.Reply
-	(*SessionEvent_Deliveries)(nil),    // 22: warren.storage.v1.SessionEvent.Deliveries
-	(*SessionEvent_Cancelled)(nil),     // 23: warren.storage.v1.SessionEvent.Cancelled
-	(*commonpb.Error)(nil),             // 24: warren.common.v1.Error
+	(*AppendRequest)(nil),              // 8: warren.storage.v1.AppendRequest
+	(*Outcome)(nil),                    // 9: warren.storage.v1.Outcome
+	(*AppendResponse)(nil),             // 10: warren.storage.v1.AppendResponse
+	(*Delivery)(nil),                   // 11: warren.storage.v1.Delivery
+	(*Settle)(nil),                     // 12: warren.storage.v1.Settle
+	(*SessionRequest)(nil),             // 13: warren.storage.v1.SessionRequest
+	(*SessionEvent)(nil),               // 14: warren.storage.v1.SessionEvent
+	(*SessionRequest_Consume)(nil),     // 15: warren.storage.v1.SessionRequest.Consume
+	(*SessionRequest_Cancel)(nil),      // 16: warren.storage.v1.SessionRequest.Cancel
+	(*SessionRequest_Grant)(nil),       // 17: warren.storage.v1.SessionRequest.Grant
+	(*SessionRequest_Get)(nil),         // 18: warren.storage.v1.SessionRequest.Get
+	(*SessionRequest_SettleBatch)(nil), // 19: warren.storage.v1.SessionRequest.SettleBatch
+	(*SessionEvent_Reply)(nil),         // 20: warren.storage.v1.SessionEvent.Reply
+	(*SessionEvent_Deliveries)(nil),    // 21: warren.storage.v1.SessionEvent.Deliveries
+	(*SessionEvent_Cancelled)(nil),     // 22: warren.storage.v1.SessionEvent.Cancelled
+	(*commonpb.Error)(nil),             // 23: warren.common.v1.Error
 }
 var file_warren_storage_v1_storage_proto_depIdxs = []int32{
 	3,  // 0: warren.storage.v1.CreateQueueRequest.spec:type_name -> warren.storage.v1.QueueSpec
-	7,  // 1: warren.storage.v1.Publish.msg:type_name -> warren.storage.v1.Message
-	8,  // 2: warren.storage.v1.AppendRequest.batch:type_name -> warren.storage.v1.Publish
-	24, // 3: warren.storage.v1.Outcome.err:type_name -> warren.common.v1.Error
-	10, // 4: warren.storage.v1.AppendResponse.outcomes:type_name -> warren.storage.v1.Outcome
-	24, // 5: warren.storage.v1.AppendResponse.err:type_name -> warren.common.v1.Error
-	7,  // 6: warren.storage.v1.Delivery.msg:type_name -> warren.storage.v1.Message
-	16, // 7: warren.storage.v1.SessionRequest.consume:type_name -> warren.storage.v1.SessionRequest.Consume
-	17, // 8: warren.storage.v1.SessionRequest.cancel:type_name -> warren.storage.v1.SessionRequest.Cancel
-	18, // 9: warren.storage.v1.SessionRequest.grant:type_name -> warren.storage.v1.SessionRequest.Grant
-	19, // 10: warren.storage.v1.SessionRequest.get:type_name -> warren.storage.v1.SessionRequest.Get
-	20, // 11: warren.storage.v1.SessionRequest.settle:type_name -> warren.storage.v1.SessionRequest.SettleBatch
-	21, // 12: warren.storage.v1.SessionEvent.reply:type_name -> warren.storage.v1.SessionEvent.Reply
-	22, // 13: warren.storage.v1.SessionEvent.deliveries:type_name -> warren.storage.v1.SessionEvent.Deliveries
-	23, // 14: warren.storage.v1.SessionEvent.cancelled:type_name -> warren.storage.v1.SessionEvent.Cancelled
-	13, // 15: warren.storage.v1.SessionRequest.SettleBatch.ops:type_name -> warren.storage.v1.Settle
-	24, // 16: warren.storage.v1.SessionEvent.Reply.err:type_name -> warren.common.v1.Error
-	12, // 17: warren.storage.v1.SessionEvent.Reply.delivery:type_name -> warren.storage.v1.Delivery
-	12, // 18: warren.storage.v1.SessionEvent.Deliveries.batch:type_name -> warren.storage.v1.Delivery
-	24, // 19: warren.storage.v1.SessionEvent.Cancelled.reason:type_name -> warren.common.v1.Error
-	4,  // 20: warren.storage.v1.Storage.CreateQueue:input_type -> warren.storage.v1.CreateQueueRequest
-	5,  // 21: warren.storage.v1.Storage.DeleteQueue:input_type -> warren.storage.v1.DeleteQueueRequest
-	1,  // 22: warren.storage.v1.Storage.PurgeQueue:input_type -> warren.storage.v1.QueueRef
-	1,  // 23: warren.storage.v1.Storage.Stats:input_type -> warren.storage.v1.QueueRef
-	1,  // 24: warren.storage.v1.Storage.Touch:input_type -> warren.storage.v1.QueueRef
-	9,  // 25: warren.storage.v1.Storage.Appends:input_type -> warren.storage.v1.AppendRequest
-	14, // 26: warren.storage.v1.Storage.Session:input_type -> warren.storage.v1.SessionRequest
-	0,  // 27: warren.storage.v1.Storage.CreateQueue:output_type -> warren.storage.v1.Empty
-	2,  // 28: warren.storage.v1.Storage.DeleteQueue:output_type -> warren.storage.v1.Count
-	2,  // 29: warren.storage.v1.Storage.PurgeQueue:output_type -> warren.storage.v1.Count
-	6,  // 30: warren.storage.v1.Storage.Stats:output_type -> warren.storage.v1.QueueStats
-	0,  // 31: warren.storage.v1.Storage.Touch:output_type -> warren.storage.v1.Empty
-	11, // 32: warren.storage.v1.Storage.Appends:output_type -> warren.storage.v1.AppendResponse
-	15, // 33: warren.storage.v1.Storage.Session:output_type -> warren.storage.v1.SessionEvent
-	27, // [27:34] is the sub-list for method output_type
-	20, // [20:27] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	23, // 1: warren.storage.v1.Outcome.err:type_name -> warren.common.v1.Error
+	9,  // 2: warren.storage.v1.AppendResponse.outcomes:type_name -> warren.storage.v1.Outcome
+	23, // 3: warren.storage.v1.AppendResponse.err:type_name -> warren.common.v1.Error
+	7,  // 4: warren.storage.v1.Delivery.msg:type_name -> warren.storage.v1.Message
+	15, // 5: warren.storage.v1.SessionRequest.consume:type_name -> warren.storage.v1.SessionRequest.Consume
+	16, // 6: warren.storage.v1.SessionRequest.cancel:type_name -> warren.storage.v1.SessionRequest.Cancel
+	17, // 7: warren.storage.v1.SessionRequest.grant:type_name -> warren.storage.v1.SessionRequest.Grant
+	18, // 8: warren.storage.v1.SessionRequest.get:type_name -> warren.storage.v1.SessionRequest.Get
+	19, // 9: warren.storage.v1.SessionRequest.settle:type_name -> warren.storage.v1.SessionRequest.SettleBatch
+	20, // 10: warren.storage.v1.SessionEvent.reply:type_name -> warren.storage.v1.SessionEvent.Reply
+	21, // 11: warren.storage.v1.SessionEvent.deliveries:type_name -> warren.storage.v1.SessionEvent.Deliveries
+	22, // 12: warren.storage.v1.SessionEvent.cancelled:type_name -> warren.storage.v1.SessionEvent.Cancelled
+	12, // 13: warren.storage.v1.SessionRequest.SettleBatch.ops:type_name -> warren.storage.v1.Settle
+	17, // 14: warren.storage.v1.SessionRequest.SettleBatch.grants:type_name -> warren.storage.v1.SessionRequest.Grant
+	23, // 15: warren.storage.v1.SessionEvent.Reply.err:type_name -> warren.common.v1.Error
+	11, // 16: warren.storage.v1.SessionEvent.Reply.delivery:type_name -> warren.storage.v1.Delivery
+	23, // 17: warren.storage.v1.SessionEvent.Cancelled.reason:type_name -> warren.common.v1.Error
+	4,  // 18: warren.storage.v1.Storage.CreateQueue:input_type -> warren.storage.v1.CreateQueueRequest
+	5,  // 19: warren.storage.v1.Storage.DeleteQueue:input_type -> warren.storage.v1.DeleteQueueRequest
+	1,  // 20: warren.storage.v1.Storage.PurgeQueue:input_type -> warren.storage.v1.QueueRef
+	1,  // 21: warren.storage.v1.Storage.Stats:input_type -> warren.storage.v1.QueueRef
+	1,  // 22: warren.storage.v1.Storage.Touch:input_type -> warren.storage.v1.QueueRef
+	8,  // 23: warren.storage.v1.Storage.Appends:input_type -> warren.storage.v1.AppendRequest
+	13, // 24: warren.storage.v1.Storage.Session:input_type -> warren.storage.v1.SessionRequest
+	0,  // 25: warren.storage.v1.Storage.CreateQueue:output_type -> warren.storage.v1.Empty
+	2,  // 26: warren.storage.v1.Storage.DeleteQueue:output_type -> warren.storage.v1.Count
+	2,  // 27: warren.storage.v1.Storage.PurgeQueue:output_type -> warren.storage.v1.Count
+	6,  // 28: warren.storage.v1.Storage.Stats:output_type -> warren.storage.v1.QueueStats
+	0,  // 29: warren.storage.v1.Storage.Touch:output_type -> warren.storage.v1.Empty
+	10, // 30: warren.storage.v1.Storage.Appends:output_type -> warren.storage.v1.AppendResponse
+	14, // 31: warren.storage.v1.Storage.Session:output_type -> warren.storage.v1.SessionEvent
+	25, // [25:32] is the sub-list for method output_type
+	18, // [18:25] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_warren_storage_v1_storage_proto_init() }
@@ -1840,14 +1819,14 @@ func file_warren_storage_v1_storage_proto_init() {
 	if File_warren_storage_v1_storage_proto != nil {
 		return
 	}
-	file_warren_storage_v1_storage_proto_msgTypes[14].OneofWrappers = []any{
+	file_warren_storage_v1_storage_proto_msgTypes[13].OneofWrappers = []any{
 		(*SessionRequest_Consume_)(nil),
 		(*SessionRequest_Cancel_)(nil),
 		(*SessionRequest_Grant_)(nil),
 		(*SessionRequest_Get_)(nil),
 		(*SessionRequest_Settle)(nil),
 	}
-	file_warren_storage_v1_storage_proto_msgTypes[15].OneofWrappers = []any{
+	file_warren_storage_v1_storage_proto_msgTypes[14].OneofWrappers = []any{
 		(*SessionEvent_Reply_)(nil),
 		(*SessionEvent_Deliveries_)(nil),
 		(*SessionEvent_Cancelled_)(nil),
@@ -1858,7 +1837,7 @@ func file_warren_storage_v1_storage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_warren_storage_v1_storage_proto_rawDesc), len(file_warren_storage_v1_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

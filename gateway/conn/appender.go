@@ -33,7 +33,7 @@ type pubReq struct {
 
 // maxBatchesInFlight bounds the batches a connection has started on the
 // storage nodes and not yet confirmed.
-const maxBatchesInFlight = 8
+const maxBatchesInFlight = 4
 
 // appender is a connection's publishing pipeline. The reader submits
 // publishes in order; the appender goroutine takes as many as are waiting,

@@ -313,18 +313,19 @@ func (ch *channel) applySettles(ops []settleOp) error {
 			settled[op.d.consumer]++
 		}
 	}
-	for s, list := range bySess {
-		if s.ended() {
-			continue
-		}
-		if err := s.s.Settle(list); err != nil && !errors.Is(err, storage.ErrSessionLost) {
-			return reply.Errorf(reply.InternalError, "settle: %v", err)
-		}
-	}
 	ch.mu.Lock()
 	g := ch.settledLocked(settled)
 	ch.mu.Unlock()
-	g.send()
+	for s, list := range bySess {
+		freed := g.takeFor(s) // one message per session: the ops and their credit
+		if s.ended() {
+			continue
+		}
+		if err := s.s.Settle(list, freed); err != nil && !errors.Is(err, storage.ErrSessionLost) {
+			return reply.Errorf(reply.InternalError, "settle: %v", err)
+		}
+	}
+	g.send() // credit for consumers of other sessions (global prefetch)
 	return nil
 }
 

@@ -1,5 +1,7 @@
 package conn
 
+import "github.com/warrenmq/warren/api/storage"
+
 // Prefetch is enforced with storage credit. A consumer's credit is the
 // number of deliveries its node may still push.
 //
@@ -33,6 +35,20 @@ func (g grants) send() {
 			cons.sess.s.Grant(cons.tag, n)
 		}
 	}
+}
+
+// takeFor removes and returns the grants for consumers of session s.
+func (g grants) takeFor(s *nodeSession) []storage.Grant {
+	var out []storage.Grant
+	for cons, n := range g {
+		if cons.sess == s {
+			if n > 0 {
+				out = append(out, storage.Grant{Tag: cons.tag, Credit: n})
+			}
+			delete(g, cons)
+		}
+	}
+	return out
 }
 
 // openingCreditLocked decides a new consumer's credit and registers it.

@@ -62,7 +62,7 @@ func (s *nodeSession) Deliver(batch []storage.Delivery) {
 		i = j
 	}
 	if len(orphans) > 0 {
-		go func() { _ = s.s.Settle(orphans) }()
+		go func() { _ = s.s.Settle(orphans, nil) }()
 	}
 }
 

@@ -62,7 +62,7 @@ func (s *countingSink) Deliver(batch []storage.Delivery) {
 		for _, d := range batch {
 			s.ops = append(s.ops, storage.Settle{Queue: d.Queue, ID: d.ID, Kind: storage.Ack})
 		}
-		_ = s.sess.Settle(s.ops)
+		_ = s.sess.Settle(s.ops, nil)
 		s.sess.Grant(s.tag, uint32(len(batch)))
 	}
 	if s.n.Add(int64(len(batch))) >= s.want {

@@ -101,7 +101,7 @@ func TestSessionLostOverGRPC(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Done not closed after the node went away")
 	}
-	if err := sess.Settle([]storage.Settle{{Queue: q, ID: 1}}); !errors.Is(err, storage.ErrSessionLost) {
+	if err := sess.Settle([]storage.Settle{{Queue: q, ID: 1}}, nil); !errors.Is(err, storage.ErrSessionLost) {
 		t.Fatalf("settle on a lost session: %v, want ErrSessionLost", err)
 	}
 	if err := sess.Consume(storage.ConsumerSpec{Queue: q, Tag: "c2", Credit: 1}); !errors.Is(err, storage.ErrSessionLost) {

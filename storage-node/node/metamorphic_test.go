@@ -153,7 +153,7 @@ func (m *mmRun) apply(o nodeOp) {
 	case "settle":
 		if u := m.unacked[o.sess]; len(u) > 0 {
 			i := o.pick % len(u)
-			_ = m.session(o.sess).Settle([]storage.Settle{{Queue: u[i].Queue, ID: u[i].ID, Kind: o.how}})
+			_ = m.session(o.sess).Settle([]storage.Settle{{Queue: u[i].Queue, ID: u[i].ID, Kind: o.how}}, nil)
 			m.unacked[o.sess] = slices.Delete(u, i, i+1)
 		}
 	default:

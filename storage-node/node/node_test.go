@@ -32,7 +32,7 @@ func TestFIFOCreditAndAck(t *testing.T) {
 	if len(sk.take()) != 3 {
 		t.Fatal("credit 3 let more than 3 deliveries out")
 	}
-	_ = sess.Settle(settleAll(got, storage.Ack))
+	_ = sess.Settle(settleAll(got, storage.Ack), nil)
 	sess.Grant("c", 7)
 	rest := sk.wait(t, 7)
 	if b := bodies(rest); b != "m3 m4 m5 m6 m7 m8 m9" {
@@ -58,7 +58,7 @@ func TestRequeueAndSessionClose(t *testing.T) {
 	_ = s1.Consume(storage.ConsumerSpec{Queue: 1, Tag: "a", Credit: 4})
 	got := sk1.wait(t, 4)
 	// ack m1, requeue m2, keep m0 and m3 unacked, then close the session.
-	_ = s1.Settle([]storage.Settle{{Queue: 1, ID: got[1].ID, Kind: storage.Ack}, {Queue: 1, ID: got[2].ID, Kind: storage.Requeue}})
+	_ = s1.Settle([]storage.Settle{{Queue: 1, ID: got[1].ID, Kind: storage.Ack}, {Queue: 1, ID: got[2].ID, Kind: storage.Requeue}}, nil)
 	if err := s1.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestRequeueAndSessionClose(t *testing.T) {
 		t.Fatalf("second session got %q", b)
 	}
 	// Settling with the wrong session is ignored.
-	_ = s1.Settle([]storage.Settle{{Queue: 1, ID: got[0].ID, Kind: storage.Ack}})
+	_ = s1.Settle([]storage.Settle{{Queue: 1, ID: got[0].ID, Kind: storage.Ack}}, nil)
 	syncShards(t, n)
 	if st, _ := n.Stats(bg, 1); st.Unacked != 5 {
 		t.Fatalf("unacked %d after a foreign settle", st.Unacked)
@@ -88,7 +88,7 @@ func TestGet(t *testing.T) {
 	if err != nil || !ok || string(d.Msg.Body) != "a" || rem != 1 || d.Tag != "" || d.Redelivered {
 		t.Fatalf("get: %+v %d %v %v", d, rem, ok, err)
 	}
-	_ = s.Settle([]storage.Settle{{Queue: 1, ID: d.ID, Kind: storage.Requeue}})
+	_ = s.Settle([]storage.Settle{{Queue: 1, ID: d.ID, Kind: storage.Requeue}}, nil)
 	d, rem, ok, _ = s.Get(bg, 1, true)
 	if !ok || string(d.Msg.Body) != "a" || !d.Redelivered || rem != 1 {
 		t.Fatalf("get after requeue: %+v %d", d, rem)
@@ -396,7 +396,7 @@ func TestRejectDeadLettersAndRetries(t *testing.T) {
 	s, sk := openSession(t, n)
 	_ = s.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Unlimited: true})
 	got := sk.wait(t, 2)
-	_ = s.Settle(settleAll(got[:1], storage.Reject))
+	_ = s.Settle(settleAll(got[:1], storage.Reject), nil)
 	out := dl.wait(t, 1)
 	if !slices.Equal(out[0].RoutingKeys, []string{"parked"}) || out[0].Msg.RoutingKey != "parked" || string(out[0].Msg.Body) != "a" {
 		t.Fatalf("dead letter %+v", out[0])

@@ -62,7 +62,7 @@ func TestRestartRecovery(t *testing.T) {
 	s, sk := openSession(t, n)
 	_ = s.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Credit: 3})
 	got := sk.wait(t, 3) // p0 p1 t0
-	_ = s.Settle(settleAll(got[:1], storage.Ack))
+	_ = s.Settle(settleAll(got[:1], storage.Ack), nil)
 	syncShards(t, n)
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
@@ -143,7 +143,7 @@ func crashOnce(t *testing.T, seed uint64) {
 	// fsync can make them come back flagged.
 	s.Grant("c", 100)
 	delivered := sk.wait(t, 250)
-	_ = s.Settle(settleAll(delivered[:50], storage.Ack))
+	_ = s.Settle(settleAll(delivered[:50], storage.Ack), nil)
 	syncShards(t, n)
 	acked := map[string]bool{}
 	for _, d := range delivered[:50] {

@@ -249,7 +249,7 @@ func (s *session) requeueQueued(tag string) {
 	s.mu.out = kept
 	s.mu.Unlock()
 	if len(ops) > 0 {
-		_ = s.Settle(ops)
+		_ = s.settle(ops)
 	}
 }
 
@@ -284,8 +284,19 @@ func (s *session) Get(ctx context.Context, q storage.QueueID, noAck bool) (stora
 
 // Settle acks, requeues or rejects delivered messages. It returns once the
 // shards have them queued, in order with this session's other calls;
-// messages the session does not hold are ignored.
-func (s *session) Settle(ops []storage.Settle) error {
+// messages the session does not hold are ignored. The grants follow the
+// settlements.
+func (s *session) Settle(ops []storage.Settle, grants []storage.Grant) error {
+	if err := s.settle(ops); err != nil {
+		return err
+	}
+	for _, g := range grants {
+		s.Grant(g.Tag, g.Credit)
+	}
+	return nil
+}
+
+func (s *session) settle(ops []storage.Settle) error {
 	if len(ops) == 0 {
 		return nil
 	}

@@ -124,7 +124,7 @@ func testConsumeWithCredit(t *testing.T, n storage.Node) {
 		t.Fatalf("deliveries %v, want 1 and 2 for c", bodies(got))
 	}
 	sink.none(t)
-	if err := sess.Settle([]storage.Settle{{Queue: q, ID: got[0].ID, Kind: storage.Ack}}); err != nil {
+	if err := sess.Settle([]storage.Settle{{Queue: q, ID: got[0].ID, Kind: storage.Ack}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	sess.Grant("c", 1)
@@ -132,6 +132,16 @@ func testConsumeWithCredit(t *testing.T, n storage.Node) {
 		t.Fatalf("after a grant got %v, want 3", bodies(next))
 	}
 	waitFor(t, func() bool { st := stats(t, n, q); return st.Ready == 0 && st.Unacked == 2 && st.Consumers == 1 })
+	// Credit can ride with the settlement that frees it.
+	publish(t, n, q, "4")
+	sink.none(t)
+	if err := sess.Settle([]storage.Settle{{Queue: q, ID: got[1].ID, Kind: storage.Ack}}, []storage.Grant{{Tag: "c", Credit: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if next := sink.take(t, 1); body(next[0]) != "4" {
+		t.Fatalf("after a settle with a grant got %v, want 4", bodies(next))
+	}
+	waitFor(t, func() bool { st := stats(t, n, q); return st.Ready == 0 && st.Unacked == 2 })
 }
 
 func testGetAndRequeue(t *testing.T, n storage.Node) {
@@ -142,7 +152,7 @@ func testGetAndRequeue(t *testing.T, n storage.Node) {
 	if err != nil || !ok || body(d) != "x" || remaining != 1 || d.Redelivered {
 		t.Fatalf("get: %q remaining %d ok %v redelivered %v err %v", body(d), remaining, ok, d.Redelivered, err)
 	}
-	if err := sess.Settle([]storage.Settle{{Queue: q, ID: d.ID, Kind: storage.Requeue}}); err != nil {
+	if err := sess.Settle([]storage.Settle{{Queue: q, ID: d.ID, Kind: storage.Requeue}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var again storage.Delivery
