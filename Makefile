@@ -36,6 +36,9 @@ fuzz:
 	cd gateway && $(GO) test -run='^$$' -fuzz='^FuzzDecodeMethod$$' -fuzztime=$(FUZZTIME) ./wire
 	cd api && $(GO) test -run='^$$' -fuzz='^FuzzReadTable$$' -fuzztime=$(FUZZTIME) ./amqp
 	cd api && $(GO) test -run='^$$' -fuzz='^FuzzDecodeProperties$$' -fuzztime=$(FUZZTIME) ./amqp
+	cd api && $(GO) test -run='^$$' -fuzz='^FuzzUnpackPublishes$$' -fuzztime=$(FUZZTIME) ./storagegrpc
+	cd api && $(GO) test -run='^$$' -fuzz='^FuzzUnpackDeliveries$$' -fuzztime=$(FUZZTIME) ./storagegrpc
+	cd storage-node && $(GO) test -run='^$$' -fuzz='^FuzzDecodeSegment$$' -fuzztime=$(FUZZTIME) ./segment
 	cd services && $(GO) test -run='^$$' -fuzz='^FuzzDecodeReply$$' -fuzztime=$(FUZZTIME) ./gatewayd
 
 # Benchmarks: Go benchmarks of the hot paths, then the `warren perf` matrix
