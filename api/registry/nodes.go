@@ -106,6 +106,17 @@ func (n *Nodes) Names() []string {
 	return names
 }
 
+// Bytes is what a storage node reported holding at its last heartbeat; 0
+// for local nodes and unknown ones.
+func (n *Nodes) Bytes(name string) uint64 {
+	for _, e := range n.alive(cacheFor) {
+		if e.Name == name {
+			return e.Bytes
+		}
+	}
+	return 0
+}
+
 // alive returns the alive storage nodes, read from the registry unless the
 // last read is younger than maxAge. When the registry cannot be read (NATS
 // down), the last good read keeps serving, so traffic to known nodes goes on.

@@ -34,6 +34,9 @@ type Entry struct {
 	Heartbeat time.Time `json:"heartbeat"`
 	// TTL is how long the entry counts as alive after Heartbeat.
 	TTL time.Duration `json:"ttl"`
+	// Bytes is what a storage node holds on disk, as of Heartbeat: the
+	// control plane balances queue placement by it.
+	Bytes uint64 `json:"bytes,omitempty"`
 }
 
 // Alive reports whether the entry's heartbeat is recent enough at now.
@@ -59,7 +62,16 @@ func OpenBucket(ctx context.Context, js jetstream.JetStream) (jetstream.KeyValue
 // entry lives for three intervals after each refresh. The first write
 // happens before Register returns, so a caller can rely on being visible.
 func Register(ctx context.Context, kv jetstream.KeyValue, e Entry, interval time.Duration, log *slog.Logger) error {
+	return RegisterWith(ctx, kv, e, interval, nil, log)
+}
+
+// RegisterWith is Register with update, when not nil, refreshing the
+// entry's figures (Bytes) before every heartbeat.
+func RegisterWith(ctx context.Context, kv jetstream.KeyValue, e Entry, interval time.Duration, update func(*Entry), log *slog.Logger) error {
 	e.TTL = 3 * interval
+	if update != nil {
+		update(&e)
+	}
 	if err := put(ctx, kv, e); err != nil {
 		return err
 	}
@@ -71,6 +83,9 @@ func Register(ctx context.Context, kv jetstream.KeyValue, e Entry, interval time
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				if update != nil {
+					update(&e)
+				}
 				if err := put(ctx, kv, e); err != nil && ctx.Err() == nil {
 					log.Warn("registry heartbeat failed", "kind", e.Kind, "name", e.Name, "err", err)
 				}

@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,5 +97,33 @@ func TestEntryAlive(t *testing.T) {
 	}
 	if e.Alive(now.Add(2 * time.Second)) {
 		t.Fatal("entry past its TTL counted as alive")
+	}
+}
+
+// A storage node's heartbeat carries its current byte count.
+func TestHeartbeatRefreshesBytes(t *testing.T) {
+	kv := startKV(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var held atomic.Uint64
+	held.Store(100)
+	update := func(e *Entry) { e.Bytes = held.Load() }
+	if err := RegisterWith(ctx, kv, Entry{Kind: StorageNode, Name: "n1", Addr: "a"}, 50*time.Millisecond, update, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	if es, err := List(ctx, kv, StorageNode); err != nil || len(es) != 1 || es[0].Bytes != 100 {
+		t.Fatalf("first entry %+v (%v), want 100 bytes", es, err)
+	}
+	held.Store(5000)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		es, err := List(ctx, kv, StorageNode)
+		if err == nil && len(es) == 1 && es[0].Bytes == 5000 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("entry %+v (%v) never reported 5000 bytes", es, err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

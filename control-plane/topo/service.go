@@ -41,10 +41,15 @@ var _ control.Topology = (*Service)(nil)
 type NodeSet interface {
 	Names() []string
 	Node(name string) (storage.Node, bool)
+	// Bytes is what the node holds, for placement; 0 when unknown.
+	Bytes(name string) uint64
 }
 
 // StaticNodes is a fixed NodeSet.
 type StaticNodes map[string]storage.Node
+
+// Bytes is unknown for a fixed set: placement goes by queue count.
+func (s StaticNodes) Bytes(string) uint64 { return 0 }
 
 // Names lists the nodes, sorted.
 func (s StaticNodes) Names() []string {
@@ -131,7 +136,9 @@ func (s *Service) EnsureVHost(ctx context.Context, inst, vhost string) error {
 	return s.settle(ctx, rev)
 }
 
-// placeQueue picks the storage node with the fewest queues, by name order on ties.
+// placeQueue picks the storage node with the smallest share of the
+// queues plus share of the bytes, by name order on ties: queue count
+// spreads consumers' work, bytes spread disk.
 func (s *Service) placeQueue(inst string) (string, storage.Node, error) {
 	names := s.nodes.Names()
 	if len(names) == 0 {
@@ -141,17 +148,32 @@ func (s *Service) placeQueue(inst string) (string, storage.Node, error) {
 	s.read(inst, func(ix *route.Index) {
 		ix.Queues(func(q *topology.Queue) { counts[q.Node]++ })
 	})
-	best := names[0]
-	for _, n := range names[1:] {
-		if counts[n] < counts[best] {
-			best = n
-		}
-	}
+	best := leastLoaded(names, counts, s.nodes.Bytes)
 	node, ok := s.nodes.Node(best)
 	if !ok {
 		return "", nil, fmt.Errorf("storage node %q went away", best)
 	}
 	return best, node, nil
+}
+
+// leastLoaded scores each node by its fraction of all queues plus its
+// fraction of all bytes and returns the lowest, the first on ties.
+func leastLoaded(names []string, queues map[string]int, bytesOf func(string) uint64) string {
+	var totalQ, totalB float64
+	bytes := make([]float64, len(names))
+	for i, n := range names {
+		bytes[i] = float64(bytesOf(n))
+		totalQ += float64(queues[n])
+		totalB += bytes[i]
+	}
+	best, bestScore := names[0], 0.0
+	for i, n := range names {
+		score := float64(queues[n])/(totalQ+1) + bytes[i]/(totalB+1)
+		if i == 0 || score < bestScore {
+			best, bestScore = n, score
+		}
+	}
+	return best
 }
 
 // node returns the storage node that owns a queue.

@@ -93,7 +93,8 @@ func serve(ctx context.Context, o Options, c *cluster.Conn, ln net.Listener) err
 		defer hs.Close()
 	}
 	entry := registry.Entry{Kind: registry.StorageNode, Name: o.Name, Addr: ln.Addr().String()}
-	if err := registry.Register(ctx, c.Registry, entry, heartbeat, o.Log); err != nil {
+	report := func(e *registry.Entry) { e.Bytes = n.DiskBytes() }
+	if err := registry.RegisterWith(ctx, c.Registry, entry, heartbeat, report, o.Log); err != nil {
 		srv.Stop()
 		return err
 	}

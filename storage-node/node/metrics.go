@@ -84,6 +84,14 @@ func (n *Node) Metrics() Metrics {
 	}
 }
 
+// DiskBytes is the space the node's store takes on disk.
+func (n *Node) DiskBytes() uint64 {
+	if n.closed.Load() {
+		return 0
+	}
+	return n.db.Pebble().Metrics().DiskSpaceUsage()
+}
+
 // fsyncs reads Pebble's WAL fsync count from its latency histogram.
 func (n *Node) fsyncs() uint64 {
 	if n.closed.Load() {
