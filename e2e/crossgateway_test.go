@@ -123,6 +123,28 @@ func TestCrossGatewayBinding(t *testing.T) {
 		"the unbind made through gateway 1 on gateway 2")
 }
 
+// TestCrossGatewayBindingAtOnce: as on RabbitMQ, whose topology writes are
+// synchronous, bind-ok through gateway 1 means gateway 2 routes with the
+// binding: a publish made right after it is routed the first time.
+func TestCrossGatewayBindingAtOnce(t *testing.T) {
+	pending(t)
+	gw1, gw2 := twoGateways(t)
+	admin := openChannel(t, gw1)
+	pub := openChannel(t, gw2)
+	if err := pub.Confirm(false); err != nil {
+		t.Fatal(err)
+	}
+	returns := pub.NotifyReturn(make(chan amqp.Return, 64))
+	for i := range 20 {
+		x := newExchange(t, admin, "direct", nil)
+		q := newQueue(t, admin, nil)
+		bindQueue(t, admin, q, "k", x, nil)
+		if !routedVia(t, pub, returns, x, "k") {
+			t.Fatalf("round %d: a publish through gateway 2 right after bind-ok through gateway 1 was returned unroutable", i)
+		}
+	}
+}
+
 // TestCrossGatewayConsumerCount: declare-ok counts the consumers of every
 // gateway, through either gateway.
 func TestCrossGatewayConsumerCount(t *testing.T) {

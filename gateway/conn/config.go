@@ -4,6 +4,7 @@
 package conn
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"time"
@@ -50,6 +51,10 @@ type Config struct {
 	Auth     Authenticator
 	Topology control.Topology
 	Mirror   *topokv.Mirror
+	// ClusterSync, when set, waits (boundedly) until every other gateway
+	// holds a topology revision too, so a change is visible cluster-wide
+	// when the client hears its -ok. Nil with a single gateway.
+	ClusterSync func(ctx context.Context, rev uint64)
 	// Gate, when set, blocks publishers during storage alarms.
 	Gate *Gate
 	// Node returns the storage node with the given name.

@@ -60,6 +60,9 @@ func (ch *channel) await(ctx context.Context, rev uint64) error {
 	if err := ch.c.cfg.Mirror.WaitFor(ctx, rev); err != nil {
 		return reply.Errorf(reply.InternalError, "topology not applied: %v", err)
 	}
+	if ch.c.cfg.ClusterSync != nil {
+		ch.c.cfg.ClusterSync(ctx, rev)
+	}
 	return nil
 }
 

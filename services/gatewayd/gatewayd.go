@@ -57,9 +57,14 @@ func Run(ctx context.Context, o Options) error {
 	control := newControlResolver(c.Registry)
 	defer control.close()
 	id := gatewayID()
+	tsync, err := cluster.NewTopologySync(c, o.Log)
+	if err != nil {
+		return err
+	}
+	defer tsync.Close()
 	cfg := conn.Prepare(conn.Config{
 		Instance: topology.DefaultInstance, Auth: auth.Guest(),
-		Topology: control, Mirror: c.Mirror, Node: c.Nodes.Node,
+		Topology: control, Mirror: c.Mirror, Node: c.Nodes.Node, ClusterSync: tsync.Await,
 		ConsumerTimeout: o.ConsumerTimeout, Product: "Warren", Version: o.Version, Log: o.Log,
 		ReplyRelay: &replyRelay{nc: c.NATS, id: id, log: o.Log},
 	})

@@ -80,6 +80,11 @@ func serve(ctx context.Context, o Options, c *cluster.Conn, ln net.Listener) err
 	}
 	defer n.Close()
 	c.Nodes.SetLocal(o.Name, n)
+	tsync, err := cluster.NewTopologySync(c, o.Log) // its dead letters route by its mirror
+	if err != nil {
+		return err
+	}
+	defer tsync.Close()
 	srv := grpc.NewServer(serverOptions(o.GatewayTimeout)...)
 	pb.RegisterStorageServer(srv, storagegrpc.NewServer(n))
 	errc := make(chan error, 2)
