@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -440,10 +441,20 @@ func (w *warrenProc) Output() string {
 var conns sync.Map // *amqp.Channel -> *amqp.Connection
 
 // dial opens a connection to the broker under test, closed at test cleanup.
+// Against the split deployment, successive connections alternate between
+// its two gateways, so a test that publishes on one connection and
+// consumes on another goes through both.
 func dial(t testing.TB) *amqp.Connection {
 	t.Helper()
-	return dialURL(t, brokerURL(t))
+	u := brokerURL(t)
+	if suite.split != nil {
+		u = suite.split.gateways[dials.Add(1)%uint64(len(suite.split.gateways))]
+	}
+	return dialURL(t, u)
 }
+
+// dials counts connections made by dial, to alternate gateways.
+var dials atomic.Uint64
 
 func dialURL(t testing.TB, u string) *amqp.Connection {
 	t.Helper()
