@@ -156,8 +156,13 @@ func (s *Service) placeQueue(inst string) (string, storage.Node, error) {
 	return best, node, nil
 }
 
+// bytesFloor damps the bytes term while the cluster holds little: a few
+// MiB of WAL and compaction noise must not outweigh queue counts.
+const bytesFloor = 1 << 30
+
 // leastLoaded scores each node by its fraction of all queues plus its
-// fraction of all bytes and returns the lowest, the first on ties.
+// fraction of all bytes (of at least bytesFloor) and returns the lowest,
+// the first on ties.
 func leastLoaded(names []string, queues map[string]int, bytesOf func(string) uint64) string {
 	var totalQ, totalB float64
 	bytes := make([]float64, len(names))
@@ -168,7 +173,7 @@ func leastLoaded(names []string, queues map[string]int, bytesOf func(string) uin
 	}
 	best, bestScore := names[0], 0.0
 	for i, n := range names {
-		score := float64(queues[n])/(totalQ+1) + bytes[i]/(totalB+1)
+		score := float64(queues[n])/(totalQ+1) + bytes[i]/max(totalB, bytesFloor)
 		if i == 0 || score < bestScore {
 			best, bestScore = n, score
 		}
