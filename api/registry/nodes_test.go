@@ -18,7 +18,8 @@ func TestNodesResolveLocalAndRegistered(t *testing.T) {
 	defer nodes.Close()
 	var local storage.Node // any value stands for the in-process node here
 	nodes.SetLocal("self", local)
-	if err := Register(ctx, kv, Entry{Kind: StorageNode, Name: "n2", Addr: "127.0.0.1:1"}, time.Second, slog.Default()); err != nil {
+	firstLife, endFirstLife := context.WithCancel(ctx)
+	if err := Register(firstLife, kv, Entry{Kind: StorageNode, Name: "n2", Addr: "127.0.0.1:1"}, time.Second, slog.Default()); err != nil {
 		t.Fatal(err)
 	}
 	if got := nodes.Names(); !slices.Equal(got, []string{"n2", "self"}) {
@@ -35,6 +36,8 @@ func TestNodesResolveLocalAndRegistered(t *testing.T) {
 		t.Fatal("client not reused for the same address")
 	}
 	// n2 restarts on another address: the old client must not be used.
+	// (Its first life's heartbeat ends, or it would write the old address back.)
+	endFirstLife()
 	if err := Register(ctx, kv, Entry{Kind: StorageNode, Name: "n2", Addr: "127.0.0.1:2"}, time.Second, slog.Default()); err != nil {
 		t.Fatal(err)
 	}
