@@ -3,6 +3,7 @@ package conn
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/storage"
@@ -18,7 +19,7 @@ import (
 type channel struct {
 	c       *Conn
 	id      uint16
-	closing bool // channel.close sent; waiting for close-ok
+	closing atomic.Bool // channel.close sent; waiting for close-ok. Atomic: reply relays read it from other goroutines
 
 	incoming  *incoming         // the publish being assembled from its frames
 	routeBuf  []*topology.Queue // reused by routeMessage

@@ -153,7 +153,7 @@ func (c *Conn) flushSettlesLocked() bool {
 		return false
 	}
 	for _, ch := range c.channels {
-		if ch.closing {
+		if ch.closing.Load() {
 			continue
 		}
 		if err := ch.flushSettles(); err != nil {

@@ -367,7 +367,7 @@ func (ch *channel) recover(requeue, answer bool) error {
 func (c *Conn) checkConsumerTimeoutsLocked(now time.Time) {
 	limit := c.cfg.ConsumerTimeout
 	for _, ch := range c.channels {
-		if ch.closing {
+		if ch.closing.Load() {
 			continue
 		}
 		ch.mu.Lock()

@@ -77,7 +77,7 @@ func (c *Conn) channelMethod(id uint16, m wire.Method) error {
 	if !open {
 		return reply.Errorf(reply.ChannelError, "expected 'channel.open'")
 	}
-	if ch.closing {
+	if ch.closing.Load() {
 		// After channel.close, only close-ok (or close) matter (spec 4.2.5.1).
 		return ch.whileClosing(m)
 	}
@@ -102,7 +102,7 @@ func (c *Conn) openChannel(id uint16) error {
 // channel's consumers and unacked messages at once, as RabbitMQ does.
 func (c *Conn) closeChannelLocked(ch *channel, e *reply.Error) {
 	c.pub.barrier() // confirms of earlier publishes go out before channel.close
-	ch.closing = true
+	ch.closing.Store(true)
 	ch.release()
 	_ = c.out.method(ch.id, &wire.ChannelClose{
 		ReplyCode: e.Code, ReplyText: e.ReplyText(), ClassId: e.ClassID, MethodId: e.MethodID,

@@ -57,7 +57,7 @@ func (ch *channel) confirmSelect(m *wire.ConfirmSelect) error {
 
 // content takes a header or body frame of the publish being assembled.
 func (ch *channel) content(f wire.Frame) error {
-	if ch.closing {
+	if ch.closing.Load() {
 		return nil
 	}
 	in := ch.incoming

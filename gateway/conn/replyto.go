@@ -172,7 +172,7 @@ func (cfg *Config) DeliverReply(addr string, props, body []byte) bool {
 	}
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	if ch.replyTo == "" || ch.closing {
+	if ch.replyTo == "" || ch.closing.Load() {
 		return true // the requester stopped consuming or is closing: dropped
 	}
 	tag := ch.mu.deliveries.skipTag()
