@@ -1,6 +1,8 @@
 package node
 
 import (
+	"github.com/cockroachdb/pebble/v2"
+
 	"time"
 
 	"github.com/warrenmq/warren/api/reply"
@@ -113,7 +115,9 @@ func (l *loader) Load(q storage.QueueID, lane uint8, from, to storage.MsgID, kin
 		for _, qs := range s.touched {
 			qs.q.Flush(&s.fx)
 		}
-		if err := s.n.db.Pebble().Apply(s.batch.Pebble(), nil); err != nil {
+		// NoSync: an fsync here would block the shard; when the
+		// iteration needs one, commit syncs the WAL, these records included.
+		if err := s.n.db.Pebble().Apply(s.batch.Pebble(), pebble.NoSync); err != nil {
 			s.n.fail(err)
 			return dst, err
 		}
