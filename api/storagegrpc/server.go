@@ -190,22 +190,30 @@ func serveRequest(ctx context.Context, sess storage.Session, req *pb.SessionRequ
 		_ = sess.Settle(ops, grants) // settling is one-way; a failing node ends the stream
 		return
 	}
-	out.send(&pb.SessionEvent{Event: &pb.SessionEvent_Reply_{Reply: reply}})
+	out.send(sessionEvent{msg: &pb.SessionEvent{Event: &pb.SessionEvent_Reply_{Reply: reply}}})
 }
 
 // eventSender is the storage.Sink of a served session: it queues events
 // and one goroutine sends them, since a gRPC stream allows one sender and
-// the node's sink must not wait on the network.
+// the node's sink must not wait on the network. Deliveries that queue up
+// while it sends go out as one message: under load that is one send per
+// burst of acks, not one per ack.
 type eventSender struct {
 	stream   pb.Storage_SessionServer
-	events   chan *pb.SessionEvent
+	events   chan sessionEvent
 	done     chan struct{} // closed to stop the sender
 	finished chan struct{} // closed when the sender has stopped
 	once     sync.Once
 }
 
+// sessionEvent is a queued event: deliveries, or a ready message.
+type sessionEvent struct {
+	deliveries []storage.Delivery
+	msg        *pb.SessionEvent
+}
+
 func newEventSender(stream pb.Storage_SessionServer) *eventSender {
-	e := &eventSender{stream: stream, events: make(chan *pb.SessionEvent, sendQueue),
+	e := &eventSender{stream: stream, events: make(chan sessionEvent, sendQueue),
 		done: make(chan struct{}), finished: make(chan struct{})}
 	go e.run()
 	return e
@@ -213,20 +221,48 @@ func newEventSender(stream pb.Storage_SessionServer) *eventSender {
 
 func (e *eventSender) run() {
 	defer close(e.finished)
+	var held *sessionEvent // taken from the queue while merging, not yet sent
 	for {
-		select {
-		case ev := <-e.events:
-			if e.stream.Send(ev) != nil {
-				e.once.Do(func() { close(e.done) })
+		var ev sessionEvent
+		if held != nil {
+			ev, held = *held, nil
+		} else {
+			select {
+			case ev = <-e.events:
+			case <-e.done:
 				return
 			}
-		case <-e.done:
+		}
+		msg := ev.msg
+		if msg == nil {
+			var batch []storage.Delivery
+			batch, held = e.merge(ev.deliveries)
+			msg = &pb.SessionEvent{Event: &pb.SessionEvent_Deliveries_{Deliveries: &pb.SessionEvent_Deliveries{Packed: packDeliveries(batch)}}}
+		}
+		if e.stream.Send(msg) != nil {
+			e.once.Do(func() { close(e.done) })
 			return
 		}
 	}
 }
 
-func (e *eventSender) send(ev *pb.SessionEvent) {
+// merge appends the deliveries already queued behind batch; the first
+// other event it meets is returned to be sent next, keeping the order.
+func (e *eventSender) merge(batch []storage.Delivery) ([]storage.Delivery, *sessionEvent) {
+	for {
+		select {
+		case next := <-e.events:
+			if next.msg != nil {
+				return batch, &next
+			}
+			batch = append(batch, next.deliveries...)
+		default:
+			return batch, nil
+		}
+	}
+}
+
+func (e *eventSender) send(ev sessionEvent) {
 	select {
 	case e.events <- ev:
 	case <-e.done:
@@ -240,12 +276,12 @@ func (e *eventSender) stop() {
 	<-e.finished
 }
 
-// Deliver implements storage.Sink.
+// Deliver implements storage.Sink; the node hands over a fresh slice.
 func (e *eventSender) Deliver(batch []storage.Delivery) {
-	e.send(&pb.SessionEvent{Event: &pb.SessionEvent_Deliveries_{Deliveries: &pb.SessionEvent_Deliveries{Packed: packDeliveries(batch)}}})
+	e.send(sessionEvent{deliveries: batch})
 }
 
 // Cancelled implements storage.Sink.
 func (e *eventSender) Cancelled(tag string, reason error) {
-	e.send(&pb.SessionEvent{Event: &pb.SessionEvent_Cancelled_{Cancelled: &pb.SessionEvent_Cancelled{Tag: tag, Reason: rpcerr.Encode(reason)}}})
+	e.send(sessionEvent{msg: &pb.SessionEvent{Event: &pb.SessionEvent_Cancelled_{Cancelled: &pb.SessionEvent_Cancelled{Tag: tag, Reason: rpcerr.Encode(reason)}}}})
 }
