@@ -35,7 +35,7 @@ type Nodes struct {
 		local   map[string]storage.Node
 		clients map[string]*remote
 		entries []Entry   // alive storage nodes at the last good read
-		fetched time.Time // when entries was read; zero before the first read
+		fetched time.Time // when the read of entries began; zero before the first read
 	}
 }
 
@@ -117,25 +117,39 @@ func (n *Nodes) Bytes(name string) uint64 {
 	return 0
 }
 
+// Alive returns the storage nodes that were alive at the returned time, a
+// registry read at most a second old (older while the registry cannot be
+// read). The caller must not modify the entries.
+func (n *Nodes) Alive() ([]Entry, time.Time) {
+	return n.read(cacheFor)
+}
+
 // alive returns the alive storage nodes, read from the registry unless the
 // last read is younger than maxAge. When the registry cannot be read (NATS
 // down), the last good read keeps serving, so traffic to known nodes goes on.
 func (n *Nodes) alive(maxAge time.Duration) []Entry {
+	entries, _ := n.read(maxAge)
+	return entries
+}
+
+// read is alive with the time of the read it returns.
+func (n *Nodes) read(maxAge time.Duration) ([]Entry, time.Time) {
 	n.mu.Lock()
 	if !n.mu.fetched.IsZero() && time.Since(n.mu.fetched) < maxAge {
 		defer n.mu.Unlock()
-		return n.mu.entries
+		return n.mu.entries, n.mu.fetched
 	}
 	n.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), lookupTimeout)
 	defer cancel()
+	start := time.Now() // what the read shows is at least this recent
 	entries, err := List(ctx, n.kv, StorageNode)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if err == nil {
-		n.mu.entries, n.mu.fetched = entries, time.Now()
+		n.mu.entries, n.mu.fetched = entries, start
 	}
-	return n.mu.entries
+	return n.mu.entries, n.mu.fetched
 }
 
 // client returns a cached client for the node, replacing it when the node

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warrenmq/warren/api/alarm"
 )
 
 // Bucket holds one key per registered service.
@@ -37,6 +39,9 @@ type Entry struct {
 	// Bytes is what a storage node holds on disk, as of Heartbeat: the
 	// control plane balances queue placement by it.
 	Bytes uint64 `json:"bytes,omitempty"`
+	// Alarms are a storage node's resource alarms as of Heartbeat, for the
+	// gateways that start after a change or missed its announcement.
+	Alarms alarm.Status `json:"alarms,omitzero"`
 }
 
 // Alive reports whether the entry's heartbeat is recent enough at now.
@@ -66,7 +71,7 @@ func Register(ctx context.Context, kv jetstream.KeyValue, e Entry, interval time
 }
 
 // RegisterWith is Register with update, when not nil, refreshing the
-// entry's figures (Bytes) before every heartbeat.
+// entry's figures (Bytes, Alarms) before every heartbeat.
 func RegisterWith(ctx context.Context, kv jetstream.KeyValue, e Entry, interval time.Duration, update func(*Entry), log *slog.Logger) error {
 	e.TTL = 3 * interval
 	if update != nil {

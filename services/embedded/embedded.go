@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/warrenmq/warren/api/alarm"
 	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
@@ -223,20 +224,7 @@ func watchAlarms(ctx context.Context, n *node.Node, gate *conn.Gate) {
 		case <-ctx.Done():
 			return
 		case st := <-states:
-			gate.Set(alarmReason(st.Memory, st.Disk))
+			gate.Set(alarm.State{Memory: st.Memory, Disk: st.Disk}.Reason())
 		}
 	}
-}
-
-// alarmReason is rabbit_reader's "low on <resource>" text, or "" for none.
-func alarmReason(memory, disk bool) string {
-	switch {
-	case memory && disk:
-		return "low on disk & memory"
-	case memory:
-		return "low on memory"
-	case disk:
-		return "low on disk"
-	}
-	return ""
 }

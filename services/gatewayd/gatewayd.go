@@ -62,7 +62,14 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer tsync.Close()
+	alarmCtx, endAlarms := context.WithCancel(ctx)
+	defer endAlarms()
+	gate := conn.NewGate()
+	if err := watchAlarms(alarmCtx, c.NATS, c.Nodes, gate, o.Log); err != nil {
+		return err
+	}
 	cfg := conn.Prepare(conn.Config{
+		Gate:     gate,
 		Instance: topology.DefaultInstance, Auth: auth.Guest(),
 		Topology: control, Mirror: c.Mirror, Node: c.Nodes.Node, ClusterSync: tsync.Await,
 		ConsumerTimeout: o.ConsumerTimeout, Product: "Warren", Version: o.Version, Log: o.Log,

@@ -41,9 +41,15 @@ type Options struct {
 	// GatewayTimeout bounds how long a gateway's sessions outlive it when its
 	// host vanishes without closing TCP (0: registry.DefaultGatewayTimeout).
 	GatewayTimeout time.Duration
-	HTTPAddr       string // /metrics and /healthz; empty serves no HTTP
-	Pprof          bool   // Go's profiler under /debug/pprof on HTTPAddr
-	Log            *slog.Logger
+	// MemoryHighWatermark is the Go heap size, in bytes, past which the node
+	// raises its memory alarm (0 disables); DiskFreeLimit the free disk
+	// space below which it raises its disk alarm (0: node's default,
+	// negative disables). Either blocks the publishers of every gateway.
+	MemoryHighWatermark int64
+	DiskFreeLimit       int64
+	HTTPAddr            string // /metrics and /healthz; empty serves no HTTP
+	Pprof               bool   // Go's profiler under /debug/pprof on HTTPAddr
+	Log                 *slog.Logger
 	// Ready, when set, receives the node's registry entry once it serves.
 	Ready func(registry.Entry)
 }
@@ -71,9 +77,11 @@ func Run(ctx context.Context, o Options) error {
 
 func serve(ctx context.Context, o Options, c *cluster.Conn, ln net.Listener) error {
 	n, err := node.Open(o.DataDir, node.Options{
-		Events:       &natsEvents{nc: c.NATS, log: o.Log},
-		DeadLetterer: &deadletter.Router{Instance: topology.DefaultInstance, Mirror: c.Mirror, Node: c.Nodes.Node},
-		Logger:       o.Log,
+		MemoryHighWatermark: o.MemoryHighWatermark,
+		DiskFreeLimit:       o.DiskFreeLimit,
+		Events:              &natsEvents{nc: c.NATS, log: o.Log},
+		DeadLetterer:        &deadletter.Router{Instance: topology.DefaultInstance, Mirror: c.Mirror, Node: c.Nodes.Node},
+		Logger:              o.Log,
 	})
 	if err != nil {
 		return fmt.Errorf("open storage node: %w", err)
@@ -98,11 +106,13 @@ func serve(ctx context.Context, o Options, c *cluster.Conn, ln net.Listener) err
 		defer hs.Close()
 	}
 	entry := registry.Entry{Kind: registry.StorageNode, Name: o.Name, Addr: ln.Addr().String()}
-	report := func(e *registry.Entry) { e.Bytes = n.DiskBytes() }
+	alarms := newAlarmReporter(c.NATS, o.Name, n, o.Log)
+	report := func(e *registry.Entry) { e.Bytes = n.DiskBytes(); alarms.heartbeat(e) }
 	if err := registry.RegisterWith(ctx, c.Registry, entry, heartbeat, report, o.Log); err != nil {
 		srv.Stop()
 		return err
 	}
+	go alarms.run(ctx, n)
 	o.Log.Info("storage node serving", "name", o.Name, "grpc", entry.Addr, "data", o.DataDir)
 	if o.Ready != nil {
 		o.Ready(entry)

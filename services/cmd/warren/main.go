@@ -79,14 +79,13 @@ func serve(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.HTTPAddr, "http-addr", ":15672", "HTTP listen address (/metrics, /healthz)")
 	fs.DurationVar(&o.ConsumerTimeout, "consumer-timeout", 30*time.Minute, "close a channel whose delivery stays unacked this long")
 	fs.IntVar(&o.MaxMessageSize, "max-message-size", 16<<20, "largest message body accepted, in bytes")
-	memFraction := fs.Float64("memory-high-watermark", 0.6, "block publishers when the heap passes this fraction of RAM (0 disables)")
-	fs.Int64Var(&o.DiskFreeLimit, "disk-free-limit", 50_000_000, "block publishers when free disk space drops below this many bytes (negative disables)")
+	alarms := alarmFlags(fs)
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof on the HTTP port")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	o.MemoryHighWatermark = int64(*memFraction * float64(totalMemory()))
+	o.MemoryHighWatermark, o.DiskFreeLimit = alarms()
 	return runUntilSignal(*level, stderr, "warren serve", func(ctx context.Context, log *slog.Logger) error {
 		o.Log = log
 		return embedded.Run(ctx, o)
@@ -119,11 +118,13 @@ func storageNode(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.Name, "name", "", "name in the registry (default: the gRPC listen address)")
 	fs.StringVar(&o.HTTPAddr, "http-addr", "", "HTTP listen address (/metrics, /healthz); empty serves none")
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof on the HTTP port")
+	alarms := alarmFlags(fs)
 	gatewayTimeoutFlag(fs, &o.GatewayTimeout, "end the sessions of a gateway whose connection is silent this long, requeueing their unacked messages")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil || !checkGatewayTimeout(o.GatewayTimeout, stderr) {
 		return 2
 	}
+	o.MemoryHighWatermark, o.DiskFreeLimit = alarms()
 	return runUntilSignal(*level, stderr, "warren storage-node", func(ctx context.Context, log *slog.Logger) error {
 		o.Log = log
 		return storagenode.Run(ctx, o)
