@@ -26,6 +26,7 @@ const splitGatewayTimeout = 5 * time.Second
 type splitDeployment struct {
 	procs    []*splitProc // in start order
 	gateways []string     // AMQP URLs
+	natsURL  string       // the control plane's embedded NATS
 }
 
 type splitProc struct {
@@ -52,7 +53,7 @@ func launchSplit(dir string) (*splitDeployment, error) {
 	addr := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", ports[i]) }
 	natsURL := "nats://" + addr(0)
 	gwTimeout := []string{"--gateway-timeout", splitGatewayTimeout.String()}
-	d := &splitDeployment{}
+	d := &splitDeployment{natsURL: natsURL}
 	steps := []struct {
 		name  string
 		ready string
