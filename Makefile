@@ -6,7 +6,7 @@ PKGS     := github.com/warrenmq/warren/api/... github.com/warrenmq/warren/gatewa
 # A count, not a duration: with a duration, Go 1.26's fuzz coordinator can
 # fail a clean run with "context deadline exceeded" at the deadline on a
 # loaded machine (golang/go#75804, fixed in Go 1.27).
-FUZZTIME ?= 300000x
+FUZZTIME ?= 100000x
 
 .PHONY: build run test unit e2e e2e-split fuzz bench gen conformance vet clean
 
@@ -42,7 +42,10 @@ fuzz:
 	cd api && $(GO) test -run='^$$' -fuzz='^FuzzUnpackPublishes$$' -fuzztime=$(FUZZTIME) ./storagegrpc
 	cd api && $(GO) test -run='^$$' -fuzz='^FuzzUnpackDeliveries$$' -fuzztime=$(FUZZTIME) ./storagegrpc
 	cd storage-node && $(GO) test -run='^$$' -fuzz='^FuzzDecodeSegment$$' -fuzztime=$(FUZZTIME) ./segment
+	cd api && $(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./alarm
+	cd storage-node && $(GO) test -run='^$$' -fuzz='^FuzzDecodeRecord$$' -fuzztime=$(FUZZTIME) ./pebblestore
 	cd services && $(GO) test -run='^$$' -fuzz='^FuzzDecodeReply$$' -fuzztime=$(FUZZTIME) ./gatewayd
+	cd services && $(GO) test -run='^$$' -fuzz='^FuzzDecodeBody$$' -fuzztime=$(FUZZTIME) ./perf
 
 # Benchmarks: Go benchmarks of the hot paths, then the `warren perf` matrix
 # (against RabbitMQ too when RABBITMQ_URL is set).
