@@ -49,9 +49,13 @@ func (b *Batch) DeleteLaneRange(q storage.QueueID, lane uint8, from, to storage.
 	}
 }
 
-// DeleteQueue deletes every record, the spec and the meta of a queue.
+// DeleteQueue deletes every record, segment table entry and cold ack, the
+// spec and the meta of a queue. The queue's objects are the caller's: it
+// writes a delete intent for each segment (from its in-memory table, in a
+// synced batch) before the entries go, or the objects are orphans that
+// only the List sweep finds.
 func (b *Batch) DeleteQueue(q storage.QueueID) {
-	for _, p := range []byte{prefixDurable, prefixSpill} {
+	for _, p := range []byte{prefixDurable, prefixSpill, prefixSegment, prefixSpillSegment, prefixColdAck, prefixSpillColdAck} {
 		start, end := queueRange(p, q)
 		_ = b.b.DeleteRange(start, end, nil)
 	}
@@ -92,4 +96,59 @@ func putQueueID(dst []byte, q storage.QueueID) {
 		dst[i] = byte(q)
 		q >>= 8
 	}
+}
+
+// DeleteKindRange deletes the lane's records of one kind with
+// from <= ID < to: the records an upload moved into a segment.
+func (b *Batch) DeleteKindRange(q storage.QueueID, lane uint8, kind queue.Stored, from, to storage.MsgID) {
+	_ = b.b.DeleteRange(msgKey(kind, q, lane, from), msgKey(kind, q, lane, to), nil)
+}
+
+// PutSegment writes a segment table entry ('g' or 'u' by s.Kind).
+func (b *Batch) PutSegment(s *Segment) {
+	b.buf = appendSegment(b.buf[:0], s)
+	_ = b.b.Set(segmentKey(s), b.buf, nil)
+}
+
+// DeleteSegment deletes a segment table entry.
+func (b *Batch) DeleteSegment(q storage.QueueID, lane uint8, kind queue.Stored, first storage.MsgID) {
+	_ = b.b.Delete(laneKey(segmentPrefix(kind), q, lane, first), nil)
+}
+
+// PutColdAck records that the record id, which lives in a segment of kind,
+// has left the queue.
+func (b *Batch) PutColdAck(q storage.QueueID, lane uint8, kind queue.Stored, id storage.MsgID) {
+	_ = b.b.Set(laneKey(coldAckPrefix(kind), q, lane, id), nil, nil)
+}
+
+// DeleteColdAcks deletes the lane's cold acks of kind with from <= ID < to
+// (those of a segment being deleted).
+func (b *Batch) DeleteColdAcks(q storage.QueueID, lane uint8, kind queue.Stored, from, to storage.MsgID) {
+	p := coldAckPrefix(kind)
+	_ = b.b.DeleteRange(laneKey(p, q, lane, from), laneKey(p, q, lane, to), nil)
+}
+
+// Intent is the kind of an intent record: the prefix of its key.
+type Intent byte
+
+// Intent kinds.
+const (
+	// IntentUpload: the object may exist and no table names it yet.
+	IntentUpload Intent = prefixUploadIntent
+	// IntentDelete: the object must be deleted.
+	IntentDelete Intent = prefixDeleteIntent
+)
+
+// PutIntent writes an intent for object key.
+func (b *Batch) PutIntent(kind Intent, key string) {
+	_ = b.b.Set(intentKey(kind, key), nil, nil)
+}
+
+// DeleteIntent deletes an intent for object key.
+func (b *Batch) DeleteIntent(kind Intent, key string) {
+	_ = b.b.Delete(intentKey(kind, key), nil)
+}
+
+func intentKey(kind Intent, key string) []byte {
+	return append([]byte{byte(kind)}, key...)
 }

@@ -1,7 +1,9 @@
 // Package pebblestore is the storage node's key layout and record codec on
-// Pebble: message records, queue specs and counters, and the dead-letter
-// outbox. It reads (Store.Load, recovery scans) and encodes writes into
-// batches; committing them, and when to sync, is the node's business.
+// Pebble: message records, queue specs and counters, the dead-letter
+// outbox, and the bookkeeping of records tiered to the object store
+// (segment table, cold acks, upload and delete intents; see TIERING.md).
+// It reads (Store.Load, recovery scans) and encodes writes into batches;
+// committing them, and when to sync, is the node's business.
 //
 // # Key layout
 //
@@ -18,12 +20,31 @@
 //	'd' shard:1 seq:8            dead-letter outbox entry; each shard writes
 //	                             its own range in order, so a reader that
 //	                             has seen seq k has seen every lower one
+//	'g' qid:8 lane:1 first:8     durable segment table entry: records
+//	                             [first, last] of the lane are in an object
+//	                             (value: see Segment; the object key is
+//	                             derived from key and value)
+//	'u' qid:8 lane:1 first:8     transient segment table entry; at startup
+//	                             each becomes a 'z' intent and the range is
+//	                             dropped, like 't'
+//	'c' qid:8 lane:1 id:8        cold ack: a record inside a durable segment
+//	                             has left the queue (value empty)
+//	'x' qid:8 lane:1 id:8        cold ack inside a transient segment (dropped
+//	                             at startup)
+//	'w' objkey                   upload intent: the object may exist and is
+//	                             in no table (value empty)
+//	'z' objkey                   delete intent: the object must be deleted
+//	                             (value empty)
 //	'v'                          format version
 //	'n' "boot"                   boot counter (outbox entries carry it)
+//	'n' "id"                     node's object-store id, 8 random bytes
+//	                             written at the first Open
 //
 // Durable and transient records live in separate ranges so that a restart
 // drops every transient message without reading any, and deleting a queue
-// is two range deletes whatever its backlog.
+// is a few range deletes whatever its backlog. Segment entries, cold acks
+// and intents are ordered like records, so recovery reads O(segments +
+// intents) keys and never a message.
 package pebblestore
 
 import (
@@ -42,12 +63,20 @@ const (
 	prefixOutbox  = 'd'
 	keyVersion    = "v"
 	keyBoot       = "nboot"
-	formatVersion = 1
-	recordVersion = 1
-	outboxVersion = 1
-	msgKeyLen     = 1 + 8 + 1 + 8
-	queueKeyLen   = 1 + 8
-	outboxKeyLen  = 1 + 1 + 8
+	keyNodeID     = "nid"
+
+	prefixSegment      = 'g'
+	prefixSpillSegment = 'u'
+	prefixColdAck      = 'c'
+	prefixSpillColdAck = 'x'
+	prefixUploadIntent = 'w'
+	prefixDeleteIntent = 'z'
+	formatVersion      = 1
+	recordVersion      = 1
+	outboxVersion      = 1
+	msgKeyLen          = 1 + 8 + 1 + 8
+	queueKeyLen        = 1 + 8
+	outboxKeyLen       = 1 + 1 + 8
 )
 
 func prefixOf(k queue.Stored) byte {
@@ -66,9 +95,7 @@ func putMsgKey(dst []byte, kind queue.Stored, q storage.QueueID, lane uint8, id 
 }
 
 func msgKey(kind queue.Stored, q storage.QueueID, lane uint8, id storage.MsgID) []byte {
-	k := make([]byte, msgKeyLen)
-	putMsgKey(k, kind, q, lane, id)
-	return k
+	return laneKey(prefixOf(kind), q, lane, id)
 }
 
 func queueKey(prefix byte, q storage.QueueID) []byte {

@@ -28,7 +28,8 @@ type Options struct {
 
 // DB is the node's Pebble database. It is safe for concurrent use.
 type DB struct {
-	db *pebble.DB
+	db  *pebble.DB
+	nid uint64 // see NodeID
 }
 
 // Open opens (creating if needed) the database in dir.
@@ -61,6 +62,10 @@ func Open(dir string, o Options) (*DB, error) {
 	}
 	d := &DB{db: db}
 	if err := d.checkVersion(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if err := d.loadNodeID(); err != nil {
 		_ = db.Close()
 		return nil, err
 	}
@@ -189,33 +194,49 @@ func entryOf(it *pebble.Iterator) (queue.Entry, error) {
 type Recovered struct {
 	Spec storage.QueueSpec
 	Meta queue.Meta
+	// Segments are the queue's live durable segment table entries, by
+	// lane then First.
+	Segments []Segment
 }
 
-// Recover lists the durable queues with their meta and deletes every
-// transient record with one range tombstone. It reads one spec and one meta
-// key per queue, never the messages.
+// Recover lists the durable queues with their meta and segments, and
+// prepares the tier's keys for a new run (TIERING.md §5): every transient
+// record, transient segment and transient cold ack goes with one range
+// tombstone each, and every object no live table entry names gets a
+// delete intent (read them back with Intents). It reads one spec and meta
+// per queue and one key per segment or intent, never a message. All its
+// writes are one synced batch: on error nothing changed.
 func (d *DB) Recover() ([]Recovered, error) {
-	if err := d.db.DeleteRange([]byte{prefixSpill}, []byte{prefixSpill + 1}, pebble.Sync); err != nil {
-		return nil, fmt.Errorf("drop transient records: %w", err)
-	}
-	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: []byte{prefixSpec}, UpperBound: []byte{prefixSpec + 1}})
+	out, err := d.recoverQueues()
 	if err != nil {
 		return nil, err
 	}
-	defer it.Close()
+	b := d.NewBatch()
+	defer b.b.Close()
+	if err := d.recoverTiered(b, out); err != nil {
+		return nil, err
+	}
+	if err := b.b.Commit(pebble.Sync); err != nil {
+		return nil, fmt.Errorf("recover: %w", err)
+	}
+	return out, nil
+}
+
+func (d *DB) recoverQueues() ([]Recovered, error) {
 	var out []Recovered
-	for it.First(); it.Valid(); it.Next() {
-		spec, err := decodeSpec(it.Value())
+	err := d.scan(prefixSpec, func(key, val []byte) error {
+		spec, err := decodeSpec(val)
 		if err != nil {
-			return nil, fmt.Errorf("queue %d: %w", queueIDOf(it.Key()), err)
+			return fmt.Errorf("queue %d: %w", queueIDOf(key), err)
 		}
 		m, err := d.meta(spec.ID)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		out = append(out, Recovered{Spec: spec, Meta: m})
-	}
-	return out, it.Error()
+		return nil
+	})
+	return out, err
 }
 
 func (d *DB) meta(q storage.QueueID) (queue.Meta, error) {
