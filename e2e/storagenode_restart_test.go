@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -63,6 +64,7 @@ func TestStorageNodeRestart(t *testing.T) {
 	r.waitEach(live, func(q *queueTally) int { return q.acked }, 10, "confirms for the other node's queues")
 	r.waitEach(lost, func(q *queueTally) int { return q.nacked }, 1, "nacks for publishes to the killed node's queues")
 	r.awaitConsumersGone(lost)
+	expectHomeNodeDown(t, dialURL(t, d.gateways[1]), lost[0].name)
 
 	if err := d.restart(storageNode1); err != nil {
 		t.Fatal(err)
@@ -441,4 +443,21 @@ func (r *restartRun) explainFailure() {
 		}
 		r.t.Log(line)
 	}
+}
+
+// expectHomeNodeDown: while a queue's node is down, basic.get on it closes
+// the channel with RabbitMQ's 404 "home node ... is down or inaccessible",
+// and the connection stays usable.
+func expectHomeNodeDown(t *testing.T, conn *amqp.Connection, queue string) {
+	t.Helper()
+	ch := openChannel(t, conn)
+	_, _, err := ch.Get(queue, false)
+	var ae *amqp.Error
+	if !errors.As(err, &ae) || ae.Code != amqp.NotFound || !strings.Contains(ae.Reason, "is down or inaccessible") {
+		t.Fatalf("basic.get on %s while its node is down: %v, want 404 home node down", queue, err)
+	}
+	if conn.IsClosed() {
+		t.Fatal("the connection closed; RabbitMQ closes only the channel")
+	}
+	openChannel(t, conn).Close()
 }

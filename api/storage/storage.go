@@ -15,6 +15,11 @@ import (
 // unacked messages, and the session is of no further use.
 var ErrSessionLost = errors.New("storage session lost")
 
+// ErrNodeUnavailable wraps the failure of a call that did not reach its
+// storage node (its process is down or unreachable): the gateway answers
+// as RabbitMQ does for a queue whose home node is down.
+var ErrNodeUnavailable = errors.New("storage node unavailable")
+
 // QueueID names a queue's storage for its whole life. The control plane assigns
 // it at creation; a queue deleted and declared again gets a new ID, so no
 // message of the old incarnation can ever reappear.

@@ -92,7 +92,7 @@ func (a *appendStream) open() (*streamConn, error) {
 	stream, err := a.client.Appends(ctx)
 	if err != nil {
 		cancel()
-		return nil, rpcerr.FromStatus(err)
+		return nil, fromStatus(err)
 	}
 	sc := &streamConn{stream: stream, cancel: cancel}
 	go sc.receive()
@@ -160,7 +160,7 @@ func (sc *streamConn) failure() error {
 func (sc *streamConn) fail(err error) {
 	sc.mu.Lock()
 	if sc.mu.err == nil {
-		sc.mu.err = fmt.Errorf("append stream: %w", rpcerr.FromStatus(err))
+		sc.mu.err = fmt.Errorf("append stream: %w", fromStatus(err))
 	}
 	waiting, ferr := sc.mu.waiting, sc.mu.err
 	sc.mu.waiting = nil

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/warrenmq/warren/api/rpcerr"
 	"github.com/warrenmq/warren/api/storage"
@@ -35,30 +37,30 @@ func NewClient(cc grpc.ClientConnInterface) *Client {
 
 func (c *Client) CreateQueue(ctx context.Context, spec storage.QueueSpec) error {
 	_, err := c.c.CreateQueue(ctx, &pb.CreateQueueRequest{Spec: toPBSpec(spec)})
-	return rpcerr.FromStatus(err)
+	return fromStatus(err)
 }
 
 func (c *Client) DeleteQueue(ctx context.Context, id storage.QueueID, ifUnused, ifEmpty bool) (uint64, error) {
 	r, err := c.c.DeleteQueue(ctx, &pb.DeleteQueueRequest{Queue: uint64(id), IfUnused: ifUnused, IfEmpty: ifEmpty})
-	return r.GetCount(), rpcerr.FromStatus(err)
+	return r.GetCount(), fromStatus(err)
 }
 
 func (c *Client) PurgeQueue(ctx context.Context, id storage.QueueID) (uint64, error) {
 	r, err := c.c.PurgeQueue(ctx, &pb.QueueRef{Queue: uint64(id)})
-	return r.GetCount(), rpcerr.FromStatus(err)
+	return r.GetCount(), fromStatus(err)
 }
 
 func (c *Client) Stats(ctx context.Context, id storage.QueueID) (storage.QueueStats, error) {
 	r, err := c.c.Stats(ctx, &pb.QueueRef{Queue: uint64(id)})
 	if err != nil {
-		return storage.QueueStats{}, rpcerr.FromStatus(err)
+		return storage.QueueStats{}, fromStatus(err)
 	}
 	return storage.QueueStats{Ready: r.GetReady(), Unacked: r.GetUnacked(), Consumers: r.GetConsumers(), ReadyBytes: r.GetReadyBytes()}, nil
 }
 
 func (c *Client) Touch(ctx context.Context, id storage.QueueID) error {
 	_, err := c.c.Touch(ctx, &pb.QueueRef{Queue: uint64(id)})
-	return rpcerr.FromStatus(err)
+	return fromStatus(err)
 }
 
 // Append sends the batch and waits for its outcomes; an error means its
@@ -80,7 +82,7 @@ func (c *Client) OpenSession(ctx context.Context, sink storage.Sink) (storage.Se
 	stream, err := c.c.Session(sctx)
 	if err != nil {
 		cancel()
-		return nil, rpcerr.FromStatus(err)
+		return nil, fromStatus(err)
 	}
 	s := &session{stream: stream, sink: sink, done: make(chan struct{}), cancel: cancel}
 	s.mu.pending = map[uint64]chan *pb.SessionEvent_Reply{}
@@ -281,4 +283,13 @@ func (s *session) lost(err error) {
 	for _, tag := range tags {
 		s.sink.Cancelled(tag, reason)
 	}
+}
+
+// fromStatus is rpcerr.FromStatus, with a call that could not reach the
+// node marked storage.ErrNodeUnavailable.
+func fromStatus(err error) error {
+	if status.Code(err) == codes.Unavailable {
+		return fmt.Errorf("%w: %v", storage.ErrNodeUnavailable, err)
+	}
+	return rpcerr.FromStatus(err)
 }

@@ -147,32 +147,52 @@ func (ch *channel) release() {
 // first use, and again after the node lost the previous one (it restarted):
 // that one's consumers are cancelled and its deliveries are settled no more
 // (see applySettles), so the channel goes on with a fresh session.
-func (ch *channel) session(node string) (*nodeSession, error) {
+func (ch *channel) session(q *topology.Queue) (*nodeSession, error) {
+	node := q.Node
 	if s, ok := ch.sessions[node]; ok {
 		if !s.ended() {
 			return s, nil
 		}
 		delete(ch.sessions, node)
 	}
-	n, ok := ch.c.cfg.Node(node)
-	if !ok {
-		return nil, reply.Errorf(reply.InternalError, "storage node %q unavailable", node)
+	n, err := ch.c.storageNode(q)
+	if err != nil {
+		return nil, err
 	}
 	s := &nodeSession{ch: ch, name: node}
 	sess, err := n.OpenSession(ch.c.ctx, s)
 	if err != nil {
-		return nil, reply.Errorf(reply.InternalError, "open session on %s: %v", node, err)
+		return nil, nodeFailure(q, err)
 	}
 	s.s = sess
 	ch.sessions[node] = s
 	return s, nil
 }
 
-// storageNode returns a node by name.
-func (c *Conn) storageNode(name string) (storage.Node, error) {
-	n, ok := c.cfg.Node(name)
+// storageNode returns the node that owns q.
+func (c *Conn) storageNode(q *topology.Queue) (storage.Node, error) {
+	n, ok := c.cfg.Node(q.Node)
 	if !ok {
-		return nil, reply.Errorf(reply.InternalError, "storage node %q unavailable", name)
+		return nil, homeNodeDown(q)
 	}
 	return n, nil
+}
+
+// homeNodeDown is RabbitMQ's answer for a queue whose node is down
+// (rabbit_misc:absent/2, nodedown): 404, closing only the channel.
+func homeNodeDown(q *topology.Queue) error {
+	what := "queue"
+	if q.Durable {
+		what = "durable queue"
+	}
+	return reply.Errorf(reply.NotFound, "home node '%s' of %s '%s' in vhost '%s' is down or inaccessible", q.Node, what, q.Name, q.VHost)
+}
+
+// nodeFailure turns a call's failure to reach q's node into homeNodeDown;
+// other errors pass through.
+func nodeFailure(q *topology.Queue, err error) error {
+	if errors.Is(err, storage.ErrNodeUnavailable) || errors.Is(err, storage.ErrSessionLost) {
+		return homeNodeDown(q)
+	}
+	return err
 }

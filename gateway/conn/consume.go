@@ -98,7 +98,7 @@ func (ch *channel) consume(m *wire.BasicConsume) error {
 	if err != nil {
 		return err
 	}
-	sess, err := ch.session(q.Node)
+	sess, err := ch.session(q)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (ch *channel) consume(m *wire.BasicConsume) error {
 		ch.mu.Lock()
 		ch.removeConsumerLocked(cons)
 		ch.mu.Unlock()
-		return err
+		return nodeFailure(q, err)
 	}
 	if ch.globalPrefetch > 0 && !m.NoAck {
 		ch.mu.Lock()
@@ -201,7 +201,7 @@ func (c *Conn) autoDelete(queues []*topology.Queue) {
 		if !q.AutoDelete {
 			continue
 		}
-		node, err := c.storageNode(q.Node)
+		node, err := c.storageNode(q)
 		if err != nil {
 			continue
 		}
@@ -223,13 +223,13 @@ func (ch *channel) get(m *wire.BasicGet) error {
 		return err
 	}
 	ch.c.pub.barrier()
-	sess, err := ch.session(q.Node)
+	sess, err := ch.session(q)
 	if err != nil {
 		return err
 	}
 	d, remaining, ok, err := sess.s.Get(ch.c.ctx, q.ID, m.NoAck)
 	if err != nil {
-		return err
+		return nodeFailure(q, err)
 	}
 	if !ok {
 		return ch.c.out.method(ch.id, &wire.BasicGetEmpty{})

@@ -239,14 +239,14 @@ func (ch *channel) queueDeclarePassive(m *wire.QueueDeclare) error {
 		return err
 	}
 	ch.c.pub.barrier()
-	node, err := ch.c.storageNode(q.Node)
+	node, err := ch.c.storageNode(q)
 	if err != nil {
 		return err
 	}
 	_ = node.Touch(ch.c.ctx, q.ID) // a passive declare renews x-expires, as in RabbitMQ 3.10
 	st, err := node.Stats(ch.c.ctx, q.ID)
 	if err != nil {
-		return err
+		return nodeFailure(q, err)
 	}
 	ch.lastQueue = q.Name
 	return ch.reply(m.NoWait, &wire.QueueDeclareOk{
@@ -278,13 +278,13 @@ func (ch *channel) queuePurge(m *wire.QueuePurge) error {
 		return err
 	}
 	ch.c.pub.barrier()
-	node, err := ch.c.storageNode(q.Node)
+	node, err := ch.c.storageNode(q)
 	if err != nil {
 		return err
 	}
 	n, err := node.PurgeQueue(ch.c.ctx, q.ID)
 	if err != nil {
-		return err
+		return nodeFailure(q, err)
 	}
 	return ch.reply(m.NoWait, &wire.QueuePurgeOk{MessageCount: clamp32(n)})
 }
