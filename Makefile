@@ -44,6 +44,9 @@ fuzz:
 	cd storage-node && $(GO) test -run='^$$' -fuzz='^FuzzDecodeSegment$$' -fuzztime=$(FUZZTIME) ./segment
 	cd api && $(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./alarm
 	cd storage-node && $(GO) test -run='^$$' -fuzz='^FuzzDecodeRecord$$' -fuzztime=$(FUZZTIME) ./pebblestore
+	cd storage-node && $(GO) test -run='^$$' -fuzz='^FuzzDecodeSegmentEntry$$' -fuzztime=$(FUZZTIME) ./pebblestore
+	cd storage-node && $(GO) test -run='^$$' -fuzz='^FuzzParseObjectKey$$' -fuzztime=$(FUZZTIME) ./pebblestore
+	cd storage-node && $(GO) test -run='^$$' -fuzz='^FuzzDecodeNodeID$$' -fuzztime=$(FUZZTIME) ./pebblestore
 	cd services && $(GO) test -run='^$$' -fuzz='^FuzzDecodeReply$$' -fuzztime=$(FUZZTIME) ./gatewayd
 	cd services && $(GO) test -run='^$$' -fuzz='^FuzzDecodeBody$$' -fuzztime=$(FUZZTIME) ./perf
 
