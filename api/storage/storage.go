@@ -214,6 +214,11 @@ type Session interface {
 	// frees a consumer's prefetch. Settling a message the session does not
 	// hold is ignored: the gateway validates delivery tags.
 	Settle(ops []Settle, grants []Grant) error
+	// Barrier returns once the node has taken every request this session
+	// made before it, so that a call made afterwards by another path
+	// (Stats, PurgeQueue, a queue delete) is ordered after its settlements,
+	// as RabbitMQ orders a channel's acks before its next queue operation.
+	Barrier(ctx context.Context) error
 	// Close ends the session and returns its unacked messages to their queues.
 	Close() error
 	// Done is closed once the session has ended: soon after Close, or when

@@ -201,6 +201,12 @@ func (s *session) Settle(ops []storage.Settle, grants []storage.Grant) error {
 	return s.send(&pb.SessionRequest{Op: &pb.SessionRequest_Settle{Settle: batch}})
 }
 
+// Barrier round-trips on the stream: the node answers requests in order.
+func (s *session) Barrier(ctx context.Context) error {
+	_, err := s.call(ctx, &pb.SessionRequest{Op: &pb.SessionRequest_Barrier_{Barrier: &pb.SessionRequest_Barrier{}}})
+	return err
+}
+
 // Close ends the stream; the node requeues the session's unacked messages
 // before it ends its side, which Close waits for.
 func (s *session) Close() error {

@@ -178,6 +178,8 @@ func serveRequest(ctx context.Context, sess storage.Session, req *pb.SessionRequ
 		if ok {
 			reply.Delivery = toPBDelivery(d)
 		}
+	case *pb.SessionRequest_Barrier_:
+		// Nothing to do: answering it says the earlier requests are taken.
 	case *pb.SessionRequest_Settle:
 		ops := make([]storage.Settle, len(op.Settle.GetOps()))
 		for i, s := range op.Settle.GetOps() {

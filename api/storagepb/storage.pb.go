@@ -908,6 +908,7 @@ type SessionRequest struct {
 	//	*SessionRequest_Grant_
 	//	*SessionRequest_Get_
 	//	*SessionRequest_Settle
+	//	*SessionRequest_Barrier_
 	Op            isSessionRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1002,6 +1003,15 @@ func (x *SessionRequest) GetSettle() *SessionRequest_SettleBatch {
 	return nil
 }
 
+func (x *SessionRequest) GetBarrier() *SessionRequest_Barrier {
+	if x != nil {
+		if x, ok := x.Op.(*SessionRequest_Barrier_); ok {
+			return x.Barrier
+		}
+	}
+	return nil
+}
+
 type isSessionRequest_Op interface {
 	isSessionRequest_Op()
 }
@@ -1026,6 +1036,10 @@ type SessionRequest_Settle struct {
 	Settle *SessionRequest_SettleBatch `protobuf:"bytes,6,opt,name=settle,proto3,oneof"`
 }
 
+type SessionRequest_Barrier_ struct {
+	Barrier *SessionRequest_Barrier `protobuf:"bytes,7,opt,name=barrier,proto3,oneof"`
+}
+
 func (*SessionRequest_Consume_) isSessionRequest_Op() {}
 
 func (*SessionRequest_Cancel_) isSessionRequest_Op() {}
@@ -1035,6 +1049,8 @@ func (*SessionRequest_Grant_) isSessionRequest_Op() {}
 func (*SessionRequest_Get_) isSessionRequest_Op() {}
 
 func (*SessionRequest_Settle) isSessionRequest_Op() {}
+
+func (*SessionRequest_Barrier_) isSessionRequest_Op() {}
 
 type SessionEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1374,6 +1390,44 @@ func (x *SessionRequest_Get) GetNoAck() bool {
 	return false
 }
 
+// Barrier's reply says every earlier request of the session has been
+// taken by the node.
+type SessionRequest_Barrier struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionRequest_Barrier) Reset() {
+	*x = SessionRequest_Barrier{}
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionRequest_Barrier) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionRequest_Barrier) ProtoMessage() {}
+
+func (x *SessionRequest_Barrier) ProtoReflect() protoreflect.Message {
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionRequest_Barrier.ProtoReflect.Descriptor instead.
+func (*SessionRequest_Barrier) Descriptor() ([]byte, []int) {
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13, 4}
+}
+
 type SessionRequest_SettleBatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Ops   []*Settle              `protobuf:"bytes,1,rep,name=ops,proto3" json:"ops,omitempty"`
@@ -1385,7 +1439,7 @@ type SessionRequest_SettleBatch struct {
 
 func (x *SessionRequest_SettleBatch) Reset() {
 	*x = SessionRequest_SettleBatch{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1397,7 +1451,7 @@ func (x *SessionRequest_SettleBatch) String() string {
 func (*SessionRequest_SettleBatch) ProtoMessage() {}
 
 func (x *SessionRequest_SettleBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1410,7 +1464,7 @@ func (x *SessionRequest_SettleBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_SettleBatch.ProtoReflect.Descriptor instead.
 func (*SessionRequest_SettleBatch) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13, 4}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13, 5}
 }
 
 func (x *SessionRequest_SettleBatch) GetOps() []*Settle {
@@ -1441,7 +1495,7 @@ type SessionEvent_Reply struct {
 
 func (x *SessionEvent_Reply) Reset() {
 	*x = SessionEvent_Reply{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1453,7 +1507,7 @@ func (x *SessionEvent_Reply) String() string {
 func (*SessionEvent_Reply) ProtoMessage() {}
 
 func (x *SessionEvent_Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1514,7 +1568,7 @@ type SessionEvent_Deliveries struct {
 
 func (x *SessionEvent_Deliveries) Reset() {
 	*x = SessionEvent_Deliveries{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1526,7 +1580,7 @@ func (x *SessionEvent_Deliveries) String() string {
 func (*SessionEvent_Deliveries) ProtoMessage() {}
 
 func (x *SessionEvent_Deliveries) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +1613,7 @@ type SessionEvent_Cancelled struct {
 
 func (x *SessionEvent_Cancelled) Reset() {
 	*x = SessionEvent_Cancelled{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1571,7 +1625,7 @@ func (x *SessionEvent_Cancelled) String() string {
 func (*SessionEvent_Cancelled) ProtoMessage() {}
 
 func (x *SessionEvent_Cancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1678,14 +1732,15 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\x06Settle\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\x04R\x05queue\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x12\n" +
-	"\x04kind\x18\x03 \x01(\rR\x04kind\"\xb1\x06\n" +
+	"\x04kind\x18\x03 \x01(\rR\x04kind\"\x83\a\n" +
 	"\x0eSessionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12E\n" +
 	"\aconsume\x18\x02 \x01(\v2).warren.storage.v1.SessionRequest.ConsumeH\x00R\aconsume\x12B\n" +
 	"\x06cancel\x18\x03 \x01(\v2(.warren.storage.v1.SessionRequest.CancelH\x00R\x06cancel\x12?\n" +
 	"\x05grant\x18\x04 \x01(\v2'.warren.storage.v1.SessionRequest.GrantH\x00R\x05grant\x129\n" +
 	"\x03get\x18\x05 \x01(\v2%.warren.storage.v1.SessionRequest.GetH\x00R\x03get\x12G\n" +
-	"\x06settle\x18\x06 \x01(\v2-.warren.storage.v1.SessionRequest.SettleBatchH\x00R\x06settle\x1a\xb8\x01\n" +
+	"\x06settle\x18\x06 \x01(\v2-.warren.storage.v1.SessionRequest.SettleBatchH\x00R\x06settle\x12E\n" +
+	"\abarrier\x18\a \x01(\v2).warren.storage.v1.SessionRequest.BarrierH\x00R\abarrier\x1a\xb8\x01\n" +
 	"\aConsume\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\x04R\x05queue\x12\x10\n" +
 	"\x03tag\x18\x02 \x01(\tR\x03tag\x12\x16\n" +
@@ -1701,7 +1756,8 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\x06credit\x18\x02 \x01(\rR\x06credit\x1a2\n" +
 	"\x03Get\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\x04R\x05queue\x12\x15\n" +
-	"\x06no_ack\x18\x02 \x01(\bR\x05noAck\x1a{\n" +
+	"\x06no_ack\x18\x02 \x01(\bR\x05noAck\x1a\t\n" +
+	"\aBarrier\x1a{\n" +
 	"\vSettleBatch\x12+\n" +
 	"\x03ops\x18\x01 \x03(\v2\x19.warren.storage.v1.SettleR\x03ops\x12?\n" +
 	"\x06grants\x18\x02 \x03(\v2'.warren.storage.v1.SessionRequest.GrantR\x06grantsB\x04\n" +
@@ -1747,7 +1803,7 @@ func file_warren_storage_v1_storage_proto_rawDescGZIP() []byte {
 	return file_warren_storage_v1_storage_proto_rawDescData
 }
 
-var file_warren_storage_v1_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_warren_storage_v1_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_warren_storage_v1_storage_proto_goTypes = []any{
 	(*Empty)(nil),                      // 0: warren.storage.v1.Empty
 	(*QueueRef)(nil),                   // 1: warren.storage.v1.QueueRef
@@ -1768,50 +1824,52 @@ var file_warren_storage_v1_storage_proto_goTypes = []any{
 	(*SessionRequest_Cancel)(nil),      // 16: warren.storage.v1.SessionRequest.Cancel
 	(*SessionRequest_Grant)(nil),       // 17: warren.storage.v1.SessionRequest.Grant
 	(*SessionRequest_Get)(nil),         // 18: warren.storage.v1.SessionRequest.Get
-	(*SessionRequest_SettleBatch)(nil), // 19: warren.storage.v1.SessionRequest.SettleBatch
-	(*SessionEvent_Reply)(nil),         // 20: warren.storage.v1.SessionEvent.Reply
-	(*SessionEvent_Deliveries)(nil),    // 21: warren.storage.v1.SessionEvent.Deliveries
-	(*SessionEvent_Cancelled)(nil),     // 22: warren.storage.v1.SessionEvent.Cancelled
-	(*commonpb.Error)(nil),             // 23: warren.common.v1.Error
+	(*SessionRequest_Barrier)(nil),     // 19: warren.storage.v1.SessionRequest.Barrier
+	(*SessionRequest_SettleBatch)(nil), // 20: warren.storage.v1.SessionRequest.SettleBatch
+	(*SessionEvent_Reply)(nil),         // 21: warren.storage.v1.SessionEvent.Reply
+	(*SessionEvent_Deliveries)(nil),    // 22: warren.storage.v1.SessionEvent.Deliveries
+	(*SessionEvent_Cancelled)(nil),     // 23: warren.storage.v1.SessionEvent.Cancelled
+	(*commonpb.Error)(nil),             // 24: warren.common.v1.Error
 }
 var file_warren_storage_v1_storage_proto_depIdxs = []int32{
 	3,  // 0: warren.storage.v1.CreateQueueRequest.spec:type_name -> warren.storage.v1.QueueSpec
-	23, // 1: warren.storage.v1.Outcome.err:type_name -> warren.common.v1.Error
+	24, // 1: warren.storage.v1.Outcome.err:type_name -> warren.common.v1.Error
 	9,  // 2: warren.storage.v1.AppendResponse.outcomes:type_name -> warren.storage.v1.Outcome
-	23, // 3: warren.storage.v1.AppendResponse.err:type_name -> warren.common.v1.Error
+	24, // 3: warren.storage.v1.AppendResponse.err:type_name -> warren.common.v1.Error
 	7,  // 4: warren.storage.v1.Delivery.msg:type_name -> warren.storage.v1.Message
 	15, // 5: warren.storage.v1.SessionRequest.consume:type_name -> warren.storage.v1.SessionRequest.Consume
 	16, // 6: warren.storage.v1.SessionRequest.cancel:type_name -> warren.storage.v1.SessionRequest.Cancel
 	17, // 7: warren.storage.v1.SessionRequest.grant:type_name -> warren.storage.v1.SessionRequest.Grant
 	18, // 8: warren.storage.v1.SessionRequest.get:type_name -> warren.storage.v1.SessionRequest.Get
-	19, // 9: warren.storage.v1.SessionRequest.settle:type_name -> warren.storage.v1.SessionRequest.SettleBatch
-	20, // 10: warren.storage.v1.SessionEvent.reply:type_name -> warren.storage.v1.SessionEvent.Reply
-	21, // 11: warren.storage.v1.SessionEvent.deliveries:type_name -> warren.storage.v1.SessionEvent.Deliveries
-	22, // 12: warren.storage.v1.SessionEvent.cancelled:type_name -> warren.storage.v1.SessionEvent.Cancelled
-	12, // 13: warren.storage.v1.SessionRequest.SettleBatch.ops:type_name -> warren.storage.v1.Settle
-	17, // 14: warren.storage.v1.SessionRequest.SettleBatch.grants:type_name -> warren.storage.v1.SessionRequest.Grant
-	23, // 15: warren.storage.v1.SessionEvent.Reply.err:type_name -> warren.common.v1.Error
-	11, // 16: warren.storage.v1.SessionEvent.Reply.delivery:type_name -> warren.storage.v1.Delivery
-	23, // 17: warren.storage.v1.SessionEvent.Cancelled.reason:type_name -> warren.common.v1.Error
-	4,  // 18: warren.storage.v1.Storage.CreateQueue:input_type -> warren.storage.v1.CreateQueueRequest
-	5,  // 19: warren.storage.v1.Storage.DeleteQueue:input_type -> warren.storage.v1.DeleteQueueRequest
-	1,  // 20: warren.storage.v1.Storage.PurgeQueue:input_type -> warren.storage.v1.QueueRef
-	1,  // 21: warren.storage.v1.Storage.Stats:input_type -> warren.storage.v1.QueueRef
-	1,  // 22: warren.storage.v1.Storage.Touch:input_type -> warren.storage.v1.QueueRef
-	8,  // 23: warren.storage.v1.Storage.Appends:input_type -> warren.storage.v1.AppendRequest
-	13, // 24: warren.storage.v1.Storage.Session:input_type -> warren.storage.v1.SessionRequest
-	0,  // 25: warren.storage.v1.Storage.CreateQueue:output_type -> warren.storage.v1.Empty
-	2,  // 26: warren.storage.v1.Storage.DeleteQueue:output_type -> warren.storage.v1.Count
-	2,  // 27: warren.storage.v1.Storage.PurgeQueue:output_type -> warren.storage.v1.Count
-	6,  // 28: warren.storage.v1.Storage.Stats:output_type -> warren.storage.v1.QueueStats
-	0,  // 29: warren.storage.v1.Storage.Touch:output_type -> warren.storage.v1.Empty
-	10, // 30: warren.storage.v1.Storage.Appends:output_type -> warren.storage.v1.AppendResponse
-	14, // 31: warren.storage.v1.Storage.Session:output_type -> warren.storage.v1.SessionEvent
-	25, // [25:32] is the sub-list for method output_type
-	18, // [18:25] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	20, // 9: warren.storage.v1.SessionRequest.settle:type_name -> warren.storage.v1.SessionRequest.SettleBatch
+	19, // 10: warren.storage.v1.SessionRequest.barrier:type_name -> warren.storage.v1.SessionRequest.Barrier
+	21, // 11: warren.storage.v1.SessionEvent.reply:type_name -> warren.storage.v1.SessionEvent.Reply
+	22, // 12: warren.storage.v1.SessionEvent.deliveries:type_name -> warren.storage.v1.SessionEvent.Deliveries
+	23, // 13: warren.storage.v1.SessionEvent.cancelled:type_name -> warren.storage.v1.SessionEvent.Cancelled
+	12, // 14: warren.storage.v1.SessionRequest.SettleBatch.ops:type_name -> warren.storage.v1.Settle
+	17, // 15: warren.storage.v1.SessionRequest.SettleBatch.grants:type_name -> warren.storage.v1.SessionRequest.Grant
+	24, // 16: warren.storage.v1.SessionEvent.Reply.err:type_name -> warren.common.v1.Error
+	11, // 17: warren.storage.v1.SessionEvent.Reply.delivery:type_name -> warren.storage.v1.Delivery
+	24, // 18: warren.storage.v1.SessionEvent.Cancelled.reason:type_name -> warren.common.v1.Error
+	4,  // 19: warren.storage.v1.Storage.CreateQueue:input_type -> warren.storage.v1.CreateQueueRequest
+	5,  // 20: warren.storage.v1.Storage.DeleteQueue:input_type -> warren.storage.v1.DeleteQueueRequest
+	1,  // 21: warren.storage.v1.Storage.PurgeQueue:input_type -> warren.storage.v1.QueueRef
+	1,  // 22: warren.storage.v1.Storage.Stats:input_type -> warren.storage.v1.QueueRef
+	1,  // 23: warren.storage.v1.Storage.Touch:input_type -> warren.storage.v1.QueueRef
+	8,  // 24: warren.storage.v1.Storage.Appends:input_type -> warren.storage.v1.AppendRequest
+	13, // 25: warren.storage.v1.Storage.Session:input_type -> warren.storage.v1.SessionRequest
+	0,  // 26: warren.storage.v1.Storage.CreateQueue:output_type -> warren.storage.v1.Empty
+	2,  // 27: warren.storage.v1.Storage.DeleteQueue:output_type -> warren.storage.v1.Count
+	2,  // 28: warren.storage.v1.Storage.PurgeQueue:output_type -> warren.storage.v1.Count
+	6,  // 29: warren.storage.v1.Storage.Stats:output_type -> warren.storage.v1.QueueStats
+	0,  // 30: warren.storage.v1.Storage.Touch:output_type -> warren.storage.v1.Empty
+	10, // 31: warren.storage.v1.Storage.Appends:output_type -> warren.storage.v1.AppendResponse
+	14, // 32: warren.storage.v1.Storage.Session:output_type -> warren.storage.v1.SessionEvent
+	26, // [26:33] is the sub-list for method output_type
+	19, // [19:26] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_warren_storage_v1_storage_proto_init() }
@@ -1825,6 +1883,7 @@ func file_warren_storage_v1_storage_proto_init() {
 		(*SessionRequest_Grant_)(nil),
 		(*SessionRequest_Get_)(nil),
 		(*SessionRequest_Settle)(nil),
+		(*SessionRequest_Barrier_)(nil),
 	}
 	file_warren_storage_v1_storage_proto_msgTypes[14].OneofWrappers = []any{
 		(*SessionEvent_Reply_)(nil),
@@ -1837,7 +1896,7 @@ func file_warren_storage_v1_storage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_warren_storage_v1_storage_proto_rawDesc), len(file_warren_storage_v1_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -169,6 +169,20 @@ func (ch *channel) session(q *topology.Queue) (*nodeSession, error) {
 	return s, nil
 }
 
+// settled waits until q's node has taken the settlements this channel
+// sent it, so the queue operation that follows (stats, purge, delete) sees
+// them, as RabbitMQ orders a channel's acks before its next queue method.
+// Best effort: a session that fails here fails the operation's call too.
+func (ch *channel) settled(q *topology.Queue) {
+	s, ok := ch.sessions[q.Node]
+	if !ok || s.ended() {
+		return
+	}
+	ctx, cancel := ch.ctx()
+	defer cancel()
+	_ = s.s.Barrier(ctx)
+}
+
 // storageNode returns the node that owns q.
 func (c *Conn) storageNode(q *topology.Queue) (storage.Node, error) {
 	n, ok := c.cfg.Node(q.Node)

@@ -239,6 +239,7 @@ func (ch *channel) queueDeclarePassive(m *wire.QueueDeclare) error {
 		return err
 	}
 	ch.c.pub.barrier()
+	ch.settled(q)
 	node, err := ch.c.storageNode(q)
 	if err != nil {
 		return err
@@ -278,6 +279,7 @@ func (ch *channel) queuePurge(m *wire.QueuePurge) error {
 		return err
 	}
 	ch.c.pub.barrier()
+	ch.settled(q)
 	node, err := ch.c.storageNode(q)
 	if err != nil {
 		return err
@@ -295,6 +297,9 @@ func (ch *channel) queueDelete(m *wire.QueueDelete) error {
 		return err
 	}
 	ch.c.pub.barrier()
+	if q, ok := ch.queue(name); ok {
+		ch.settled(q)
+	}
 	ctx, cancel := ch.ctx()
 	defer cancel()
 	res, err := ch.c.cfg.Topology.DeleteQueue(ctx, ch.c.cfg.Instance, ch.c.id, ch.c.vhost, name, m.IfUnused, m.IfEmpty)

@@ -316,6 +316,10 @@ func (s *session) settle(ops []storage.Settle) error {
 	return nil
 }
 
+// Barrier returns at once: every call of a session has queued its
+// commands on the shards by the time it returns, in order with later calls.
+func (s *session) Barrier(context.Context) error { return nil }
+
 // Close ends the session: its consumers are removed and its unacked
 // messages requeued, flagged redelivered, before Close returns. Deliveries
 // not yet handed to the Sink are dropped (and requeued with the rest).

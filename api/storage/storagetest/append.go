@@ -42,3 +42,26 @@ func testStartAppendKeepsOrder(t *testing.T, n storage.Node) {
 		t.Fatalf("%d messages left after reading every one", st.Ready)
 	}
 }
+
+// testBarrierOrdersSettles: a settlement followed by Barrier is seen by a
+// Stats call made afterwards, though settling itself is one-way.
+func testBarrierOrdersSettles(t *testing.T, n storage.Node) {
+	q := newQueue(t, n)
+	publish(t, n, q, "a", "b", "c")
+	sess := open(t, n, newSink())
+	for range 3 {
+		d, _, ok, err := sess.Get(context.Background(), q, false)
+		if err != nil || !ok {
+			t.Fatalf("get: ok %v err %v", ok, err)
+		}
+		if err := sess.Settle([]storage.Settle{{Queue: q, ID: d.ID, Kind: storage.Ack}}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := sess.Barrier(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if st := stats(t, n, q); st.Unacked != 0 {
+			t.Fatalf("an ack before Barrier not seen by Stats after it: %+v", st)
+		}
+	}
+}

@@ -27,6 +27,7 @@ func Run(t *testing.T, newNode func(t *testing.T) storage.Node) {
 		{"AppendAndStats", testAppendAndStats},
 		{"AppendToMissingQueue", testAppendToMissingQueue},
 		{"StartAppendKeepsOrder", testStartAppendKeepsOrder},
+		{"BarrierOrdersSettles", testBarrierOrdersSettles},
 		{"ConsumeWithCredit", testConsumeWithCredit},
 		{"GetAndRequeue", testGetAndRequeue},
 		{"CloseRequeues", testCloseRequeues},
