@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warrenmq/warren/api/route"
@@ -72,7 +73,11 @@ func Watch(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) (*Mirro
 }
 
 func (m *Mirror) run(ctx context.Context, kv jetstream.KeyValue, w jetstream.KeyWatcher, loaded chan struct{}) {
-	defer func() { _ = w.Stop() }()
+	defer func() {
+		if w != nil {
+			_ = w.Stop()
+		}
+	}()
 	check := time.NewTicker(checkEvery)
 	defer check.Stop()
 	initial := true
@@ -87,7 +92,10 @@ func (m *Mirror) run(ctx context.Context, kv jetstream.KeyValue, w jetstream.Key
 				if ctx.Err() != nil {
 					continue // the ctx.Done case ends the loop
 				}
-				w = m.rewatch(ctx, kv, w, "watch closed")
+				if w = m.rewatch(ctx, kv, w, "watch closed"); w == nil {
+					m.fail(errors.New("topology watch closed"))
+					return
+				}
 				continue
 			}
 			if e == nil { // end of the initial values
@@ -110,27 +118,35 @@ func (m *Mirror) run(ctx context.Context, kv jetstream.KeyValue, w jetstream.Key
 				behind = last // lagging now; stuck only if still so next time
 			default:
 				behind = 0
-				w = m.rewatch(ctx, kv, w, "watch stalled")
+				if w = m.rewatch(ctx, kv, w, "watch stalled"); w == nil {
+					m.fail(errors.New("topology watch closed"))
+					return
+				}
 			}
 		}
 	}
 }
 
 // rewatch replaces a closed or stalled watch with one that resumes after
-// the last applied revision; it keeps trying until ctx ends.
+// the last applied revision; it keeps trying until ctx ends. It returns
+// nil when the NATS connection is closed for good (the process is
+// stopping): there is nothing left to watch.
 func (m *Mirror) rewatch(ctx context.Context, kv jetstream.KeyValue, old jetstream.KeyWatcher, why string) jetstream.KeyWatcher {
 	_ = old.Stop()
 	for {
 		rev := m.Revision()
-		m.log.Warn("topology: restarting the KV watch", "reason", why, "revision", rev)
 		w, err := kv.WatchAll(ctx, jetstream.ResumeFromRevision(rev+1))
 		if err == nil {
+			m.log.Warn("topology: KV watch restarted", "reason", why, "revision", rev)
 			return w
 		}
-		m.log.Warn("topology: KV watch failed", "err", err)
+		if errors.Is(err, nats.ErrConnectionClosed) || ctx.Err() != nil {
+			return nil
+		}
+		m.log.Warn("topology: KV watch failed; retrying", "reason", why, "err", err)
 		select {
 		case <-ctx.Done():
-			return old // run sees ctx done next
+			return nil
 		case <-time.After(checkEvery):
 		}
 	}
