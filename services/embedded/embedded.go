@@ -172,7 +172,8 @@ func (b *broker) startControlPlane(ctx context.Context) error {
 
 func (b *broker) startGateway(ctx context.Context) error {
 	gate := conn.NewGate()
-	go watchAlarms(ctx, b.node, gate)
+	// The gateway's publish gate is shut while the node has an alarm.
+	go b.node.WatchAlarms(ctx, func(st node.AlarmState) { gate.Set(alarm.State(st).Reason()) })
 	cfg := conn.Prepare(conn.Config{
 		Gate:     gate,
 		Instance: topology.DefaultInstance, Auth: auth.Guest(),
@@ -211,20 +212,5 @@ func (b *broker) stop() {
 	}
 	if b.ns != nil {
 		b.ns.Shutdown()
-	}
-}
-
-// watchAlarms shuts the gateway's publish gate while the storage node has a
-// memory or disk alarm, with RabbitMQ's reason texts.
-func watchAlarms(ctx context.Context, n *node.Node, gate *conn.Gate) {
-	states, unsubscribe := n.SubscribeAlarms()
-	defer unsubscribe()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case st := <-states:
-			gate.Set(alarm.State{Memory: st.Memory, Disk: st.Disk}.Reason())
-		}
 	}
 }

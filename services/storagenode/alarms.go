@@ -1,7 +1,6 @@
 package storagenode
 
 import (
-	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -41,20 +40,6 @@ func (r *alarmReporter) heartbeat(e *registry.Entry) {
 	r.mu.Lock()
 	e.Alarms = r.mu.st
 	r.mu.Unlock()
-}
-
-// run announces each change of the node's alarms until ctx ends.
-func (r *alarmReporter) run(ctx context.Context, n *node.Node) {
-	states, unsubscribe := n.SubscribeAlarms()
-	defer unsubscribe()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case st := <-states:
-			r.change(alarm.State{Memory: st.Memory, Disk: st.Disk})
-		}
-	}
 }
 
 // change records st, if new, and publishes it. Publishing only buffers in

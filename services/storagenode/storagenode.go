@@ -16,6 +16,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 
+	"github.com/warrenmq/warren/api/alarm"
 	"github.com/warrenmq/warren/api/registry"
 	"github.com/warrenmq/warren/api/storagegrpc"
 	pb "github.com/warrenmq/warren/api/storagepb"
@@ -112,7 +113,7 @@ func serve(ctx context.Context, o Options, c *cluster.Conn, ln net.Listener) err
 		srv.Stop()
 		return err
 	}
-	go alarms.run(ctx, n)
+	go n.WatchAlarms(ctx, func(st node.AlarmState) { alarms.change(alarm.State(st)) })
 	o.Log.Info("storage node serving", "name", o.Name, "grpc", entry.Addr, "data", o.DataDir)
 	if o.Ready != nil {
 		o.Ready(entry)

@@ -1,6 +1,7 @@
 package node
 
 import (
+	"context"
 	"runtime/metrics"
 	"sync"
 	"time"
@@ -94,6 +95,21 @@ func (n *Node) Alarms() (memory, disk bool) {
 	n.alarms.mu.Lock()
 	defer n.alarms.mu.Unlock()
 	return n.alarms.st.Memory, n.alarms.st.Disk
+}
+
+// WatchAlarms calls fn with the current alarm state and then with each
+// change, until ctx ends.
+func (n *Node) WatchAlarms(ctx context.Context, fn func(AlarmState)) {
+	states, unsubscribe := n.SubscribeAlarms()
+	defer unsubscribe()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case st := <-states:
+			fn(st)
+		}
+	}
 }
 
 // SubscribeAlarms returns a channel that receives the alarm state each time
