@@ -23,6 +23,10 @@ type appendStream struct {
 	cur    *streamConn // nil until the first append or after a failure
 }
 
+// maxPooledPack is the largest packed-batch buffer kept for reuse: one
+// batch of huge messages must not pin its buffer for good.
+const maxPooledPack = 16 << 20
+
 // packBuffers holds packed-batch buffers between appends.
 var packBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
@@ -31,13 +35,19 @@ type appendResult struct {
 	err      error
 }
 
+// waiter is a batch on the stream awaiting its answer.
+type waiter struct {
+	done chan appendResult
+	n    int // publishes in the batch: the answer must have as many
+}
+
 // streamConn is one Appends stream and the callers waiting on it.
 type streamConn struct {
 	stream pb.Storage_AppendsClient
 	cancel context.CancelFunc
 	mu     struct {
 		sync.Mutex
-		waiting []chan appendResult
+		waiting []waiter
 		err     error // set once the stream has failed
 	}
 }
@@ -47,16 +57,15 @@ func (a *appendStream) start(ctx context.Context, batch []storage.Publish) func(
 	packed := packBuffers.Get().(*[]byte)
 	*packed = packPublishes((*packed)[:0], batch)
 	done := make(chan appendResult, 1)
-	if err := a.send(&pb.AppendRequest{Publishes: *packed}, done); err != nil {
+	if err := a.send(&pb.AppendRequest{Publishes: *packed}, waiter{done, len(batch)}); err != nil {
 		done <- appendResult{err: err}
 	}
-	packBuffers.Put(packed) // Send has encoded the request: the buffer is free
+	if cap(*packed) <= maxPooledPack {
+		packBuffers.Put(packed) // Send has encoded the request: the buffer is free
+	}
 	return func() ([]storage.Outcome, error) {
 		select {
 		case r := <-done:
-			if r.err == nil && len(r.outcomes) != len(batch) {
-				return nil, fmt.Errorf("append: %d outcomes for %d publishes", len(r.outcomes), len(batch))
-			}
 			return r.outcomes, r.err
 		case <-ctx.Done():
 			return nil, ctx.Err() // the answer, when it comes, goes nowhere
@@ -67,7 +76,7 @@ func (a *appendStream) start(ctx context.Context, batch []storage.Publish) func(
 // send queues done for the answer and sends req, on a new stream if the
 // last one failed. A failed Send is reported through done by the stream's
 // failure, like every other batch still waiting on it.
-func (a *appendStream) send(req *pb.AppendRequest, done chan appendResult) error {
+func (a *appendStream) send(req *pb.AppendRequest, w waiter) error {
 	a.sendMu.Lock()
 	defer a.sendMu.Unlock()
 	sc := a.cur
@@ -78,7 +87,7 @@ func (a *appendStream) send(req *pb.AppendRequest, done chan appendResult) error
 		}
 		a.cur = sc
 	}
-	if !sc.enqueue(done) {
+	if !sc.enqueue(w) {
 		return sc.failure()
 	}
 	if err := sc.stream.Send(req); err != nil {
@@ -113,18 +122,23 @@ func (sc *streamConn) receive() {
 			sc.fail(fmt.Errorf("append: an answer for no batch"))
 			return
 		}
-		done := sc.mu.waiting[0]
+		w := sc.mu.waiting[0]
 		sc.mu.waiting = sc.mu.waiting[1:]
 		sc.mu.Unlock()
-		done <- decodeAppendResponse(resp)
+		w.done <- decodeAppendResponse(resp, w.n)
 	}
 }
 
-func decodeAppendResponse(resp *pb.AppendResponse) appendResult {
+// decodeAppendResponse reads the answer to a batch of n publishes; a count
+// other than n is refused before anything is allocated for it.
+func decodeAppendResponse(resp *pb.AppendResponse, n int) appendResult {
 	if err := rpcerr.Decode(resp.GetErr()); err != nil {
 		return appendResult{err: err}
 	}
-	out := make([]storage.Outcome, resp.GetCount())
+	if resp.GetCount() != uint32(n) {
+		return appendResult{err: fmt.Errorf("append: %d outcomes for %d publishes", resp.GetCount(), n)}
+	}
+	out := make([]storage.Outcome, n)
 	for _, o := range resp.GetOutcomes() {
 		if o.GetIndex() >= uint32(len(out)) {
 			return appendResult{err: fmt.Errorf("append: an outcome for publish %d of %d", o.GetIndex(), len(out))}
@@ -138,13 +152,13 @@ func decodeAppendResponse(resp *pb.AppendResponse) appendResult {
 	return appendResult{outcomes: out}
 }
 
-func (sc *streamConn) enqueue(done chan appendResult) bool {
+func (sc *streamConn) enqueue(w waiter) bool {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if sc.mu.err != nil {
 		return false
 	}
-	sc.mu.waiting = append(sc.mu.waiting, done)
+	sc.mu.waiting = append(sc.mu.waiting, w)
 	return true
 }
 
@@ -166,7 +180,7 @@ func (sc *streamConn) fail(err error) {
 	sc.mu.waiting = nil
 	sc.mu.Unlock()
 	sc.cancel()
-	for _, done := range waiting {
-		done <- appendResult{err: ferr}
+	for _, w := range waiting {
+		w.done <- appendResult{err: ferr}
 	}
 }

@@ -16,8 +16,13 @@ import (
 // appendTimeout bounds one append round trip; past it the publishes are nacked.
 const appendTimeout = 30 * time.Second
 
-// maxAppendBatch bounds how many publishes one storage append carries.
-const maxAppendBatch = 1024
+// maxAppendBatch bounds how many publishes one storage append carries, and
+// maxAppendBatchBytes their bodies (a batch always takes its first
+// publish): an append travels as one gRPC message, far below its cap.
+const (
+	maxAppendBatch      = 1024
+	maxAppendBatchBytes = 8 << 20
+)
 
 // pubReq is one publish on its way to storage.
 type pubReq struct {
@@ -60,7 +65,9 @@ type appender struct {
 
 func newAppender(c *Conn, queueLen int) *appender {
 	a := &appender{c: c, in: make(chan *pubReq, queueLen),
-		started: make(chan *startedBatch, maxBatchesInFlight-1), quit: make(chan struct{})}
+		// In flight: the confirmer's batch, those queued here, and the one
+		// run has started and waits to queue.
+		started: make(chan *startedBatch, maxBatchesInFlight-2), quit: make(chan struct{})}
 	a.mu.cond = sync.NewCond(&a.mu.Mutex)
 	return a
 }
@@ -158,10 +165,12 @@ func (a *appender) abandon() {
 
 // fill adds publishes that are already waiting, without blocking.
 func (a *appender) fill(batch []*pubReq) []*pubReq {
-	for len(batch) < maxAppendBatch {
+	bytes := len(batch[0].msg.Body)
+	for len(batch) < maxAppendBatch && bytes < maxAppendBatchBytes {
 		select {
 		case r := <-a.in:
 			batch = append(batch, r)
+			bytes += len(r.msg.Body)
 		default:
 			return batch
 		}
