@@ -248,20 +248,39 @@ func (e *eventSender) run() {
 	}
 }
 
-// merge appends the deliveries already queued behind batch; the first
-// other event it meets is returned to be sent next, keeping the order.
+// maxMergedBytes stops merging deliveries well below a gRPC message's cap.
+const maxMergedBytes = 8 << 20
+
+// merge appends the deliveries already queued behind batch, up to
+// maxMergedBytes; the first event it does not take is returned to be sent
+// next, keeping the order.
 func (e *eventSender) merge(batch []storage.Delivery) ([]storage.Delivery, *sessionEvent) {
-	for {
+	size := deliveriesSize(batch)
+	for size < maxMergedBytes {
 		select {
 		case next := <-e.events:
 			if next.msg != nil {
 				return batch, &next
 			}
+			more := deliveriesSize(next.deliveries)
+			if size+more > maxMergedBytes {
+				return batch, &next
+			}
 			batch = append(batch, next.deliveries...)
+			size += more
 		default:
 			return batch, nil
 		}
 	}
+	return batch, nil
+}
+
+func deliveriesSize(ds []storage.Delivery) int {
+	n := 0
+	for _, d := range ds {
+		n += packedSize(d.Msg)
+	}
+	return n
 }
 
 func (e *eventSender) send(ev sessionEvent) {
