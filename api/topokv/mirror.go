@@ -81,7 +81,7 @@ func (m *Mirror) run(ctx context.Context, kv jetstream.KeyValue, w jetstream.Key
 	check := time.NewTicker(checkEvery)
 	defer check.Stop()
 	initial := true
-	var behind uint64 // the revision seen last check while the mirror lagged it
+	var stall stallCheck
 	for {
 		select {
 		case <-ctx.Done():
@@ -111,20 +111,38 @@ func (m *Mirror) run(ctx context.Context, kv jetstream.KeyValue, w jetstream.Key
 				continue
 			}
 			last, ok := lastRevision(ctx, kv)
-			switch {
-			case !ok || last <= m.Revision():
-				behind = 0
-			case behind == 0 || last != behind:
-				behind = last // lagging now; stuck only if still so next time
-			default:
-				behind = 0
-				if w = m.rewatch(ctx, kv, w, "watch stalled"); w == nil {
-					m.fail(errors.New("topology watch closed"))
-					return
-				}
+			if !stall.stuck(last, ok, m.Revision()) {
+				continue
+			}
+			if w = m.rewatch(ctx, kv, w, "watch stalled"); w == nil {
+				m.fail(errors.New("topology watch closed"))
+				return
 			}
 		}
 	}
+}
+
+// stallCheck tells a stalled watch from a busy bucket: the watch is stuck
+// when the mirror lags the bucket at two checks in a row without having
+// applied anything between them, however much the bucket moved meanwhile.
+type stallCheck struct {
+	lagging bool
+	at      uint64 // the mirror's revision when it was first seen lagging
+}
+
+// stuck takes one check: the bucket's last revision (ok false when it could
+// not be read) and the mirror's; true means restart the watch.
+func (c *stallCheck) stuck(last uint64, ok bool, rev uint64) bool {
+	switch {
+	case !ok || last <= rev:
+		c.lagging = false
+	case !c.lagging || rev != c.at:
+		c.lagging, c.at = true, rev
+	default:
+		c.lagging = false
+		return true
+	}
+	return false
 }
 
 // rewatch replaces a closed or stalled watch with one that resumes after

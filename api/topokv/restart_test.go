@@ -90,3 +90,27 @@ func startServer(t *testing.T, dir string, port int) *server.Server {
 	t.Cleanup(ns.Shutdown)
 	return ns
 }
+
+// A watch that applies nothing is stuck even while the bucket keeps
+// moving; one that applies is not, however far behind it is.
+func TestStallCheck(t *testing.T) {
+	steps := []struct {
+		last, rev uint64
+		ok, want  bool
+	}{
+		{10, 10, true, false}, // level
+		{12, 10, true, false}, // behind: first sight
+		{14, 10, true, true},  // behind again, mirror still at 10: stuck
+		{20, 14, true, false}, // after the restart: first sight
+		{25, 18, true, false}, // moving: not stuck
+		{30, 18, false, false},
+		{30, 18, true, false}, // an unreadable check starts over
+		{31, 18, true, true},
+	}
+	var c stallCheck
+	for i, s := range steps {
+		if got := c.stuck(s.last, s.ok, s.rev); got != s.want {
+			t.Fatalf("step %d (bucket %d, mirror %d, ok %v): stuck %v, want %v", i, s.last, s.rev, s.ok, got, s.want)
+		}
+	}
+}
