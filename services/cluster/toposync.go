@@ -110,18 +110,21 @@ func (s *TopologySync) Await(ctx context.Context, rev uint64) {
 // count at most countCacheFor old.
 func (s *TopologySync) liveMembers(ctx context.Context) int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if time.Since(s.mu.counted) < countCacheFor {
-		return s.mu.members
+	members, fresh := s.mu.members, time.Since(s.mu.counted) < countCacheFor
+	s.mu.Unlock()
+	if fresh {
+		return members
 	}
-	n := 0
+	n := 0 // read without the lock: concurrent declares need not queue behind NATS
 	for _, kind := range []string{registry.Gateway, registry.StorageNode} {
 		es, err := registry.List(ctx, s.regKV, kind)
 		if err != nil {
-			return s.mu.members // NATS trouble: the last count, and Await ends at its bound
+			return members // NATS trouble: the last count, and Await ends at its bound
 		}
 		n += len(es)
 	}
+	s.mu.Lock()
 	s.mu.members, s.mu.counted = n, time.Now()
+	s.mu.Unlock()
 	return n
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/warrenmq/warren/services/cluster"
 	"github.com/warrenmq/warren/services/deadletter"
 	"github.com/warrenmq/warren/services/metrics"
+	"github.com/warrenmq/warren/services/metrics/nodemetrics"
 	"github.com/warrenmq/warren/storage-node/node"
 )
 
@@ -197,7 +198,7 @@ func (b *broker) startGateway(ctx context.Context) error {
 // metrics gathers the values /metrics reports.
 func (b *broker) metrics() []metrics.Sample {
 	m := b.node.Metrics()
-	return append([]metrics.Sample{metrics.Connections(b.amqp.Connections())}, metrics.StorageNode(m)...)
+	return append([]metrics.Sample{metrics.Connections(b.amqp.Connections())}, nodemetrics.Samples(m)...)
 }
 
 // stop releases what start opened, storage last but before NATS.

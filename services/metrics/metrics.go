@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-
-	"github.com/warrenmq/warren/storage-node/node"
 )
 
 // Sample is one metric value; Labels are rendered in key order.
@@ -65,29 +63,4 @@ func labels(l map[string]string) string {
 // Connections is the open-AMQP-connections gauge every gateway reports.
 func Connections(n int) Sample {
 	return Sample{Name: "warren_connections", Help: "Open AMQP connections.", Type: "gauge", Value: float64(n)}
-}
-
-// StorageNode renders a storage node's counters.
-func StorageNode(m node.Metrics) []Sample {
-	c := func(name, help string, v uint64) Sample {
-		return Sample{Name: name, Help: help, Type: "counter", Value: float64(v)}
-	}
-	g := func(name, help string, v float64) Sample {
-		return Sample{Name: name, Help: help, Type: "gauge", Value: v}
-	}
-	return []Sample{
-		c("warren_messages_appended_total", "Messages appended to queues (fan-out counts per queue).", m.Appends),
-		c("warren_messages_rejected_total", "Appends refused by reject-publish.", m.Rejected),
-		c("warren_bytes_appended_total", "Body bytes appended.", m.BytesIn),
-		c("warren_messages_delivered_total", "Deliveries to consumers.", m.Delivered),
-		c("warren_messages_acked_total", "Deliveries acknowledged.", m.Acked),
-		c("warren_messages_requeued_total", "Deliveries requeued.", m.Requeued),
-		c("warren_messages_dead_lettered_total", "Messages dead-lettered.", m.DeadLettered),
-		c("warren_fsyncs_total", "WAL fsyncs; each serves every batch synced with it.", m.Fsyncs),
-		c("warren_synced_commits_total", "Storage batches committed with fsync.", m.SyncedCommits),
-		g("warren_queues", "Queues on the storage node.", float64(m.Queues)),
-		g("warren_messages_ready", "Messages ready for delivery.", float64(m.Ready)),
-		g("warren_messages_unacked", "Messages delivered and not yet acknowledged.", float64(m.Unacked)),
-		g("warren_cached_bytes", "Message bytes held in memory by the storage node.", float64(m.CachedBytes)),
-	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/warrenmq/warren/services/cluster"
 	"github.com/warrenmq/warren/services/deadletter"
 	"github.com/warrenmq/warren/services/metrics"
+	"github.com/warrenmq/warren/services/metrics/nodemetrics"
 	"github.com/warrenmq/warren/storage-node/node"
 )
 
@@ -155,7 +156,7 @@ func stop(o Options, regKV jetstream.KeyValue, srv *grpc.Server) error {
 // serveHTTP serves the node's metrics (and the profiler when asked).
 func serveHTTP(o Options, n *node.Node, errc chan<- error) (*http.Server, error) {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", metrics.Handler(func() []metrics.Sample { return metrics.StorageNode(n.Metrics()) }))
+	mux.Handle("/metrics", metrics.Handler(func() []metrics.Sample { return nodemetrics.Samples(n.Metrics()) }))
 	if o.Pprof {
 		cluster.HandlePprof(mux)
 	}
