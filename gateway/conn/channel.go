@@ -175,7 +175,7 @@ func (ch *channel) session(q *topology.Queue) (*nodeSession, error) {
 // Best effort: a session that fails here fails the operation's call too.
 func (ch *channel) settled(q *topology.Queue) {
 	s, ok := ch.sessions[q.Node]
-	if !ok || s.ended() {
+	if !ok || s.ended() || !s.unsynced.Swap(false) {
 		return
 	}
 	ctx, cancel := ch.ctx()

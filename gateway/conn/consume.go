@@ -321,6 +321,7 @@ func (ch *channel) applySettles(ops []settleOp) error {
 		if s.ended() {
 			continue
 		}
+		s.unsynced.Store(true)
 		if err := s.s.Settle(list, freed); err != nil && !errors.Is(err, storage.ErrSessionLost) {
 			return reply.Errorf(reply.InternalError, "settle: %v", err)
 		}

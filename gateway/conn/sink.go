@@ -2,6 +2,7 @@ package conn
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/warrenmq/warren/api/storage"
@@ -14,6 +15,9 @@ type nodeSession struct {
 	ch   *channel
 	name string
 	s    storage.Session
+	// unsynced says settlements went out since the last Barrier, so the
+	// next queue method must wait for one (see channel.settled).
+	unsynced atomic.Bool
 }
 
 var _ storage.Sink = (*nodeSession)(nil)
