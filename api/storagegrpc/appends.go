@@ -57,7 +57,7 @@ func (a *appendStream) start(ctx context.Context, batch []storage.Publish) func(
 	packed := packBuffers.Get().(*[]byte)
 	*packed = packPublishes((*packed)[:0], batch)
 	done := make(chan appendResult, 1)
-	if err := a.send(&pb.AppendRequest{Publishes: *packed}, waiter{done, len(batch)}); err != nil {
+	if err := a.send(ctx, &pb.AppendRequest{Publishes: *packed}, waiter{done, len(batch)}); err != nil {
 		done <- appendResult{err: err}
 	}
 	if cap(*packed) <= maxPooledPack {
@@ -76,13 +76,17 @@ func (a *appendStream) start(ctx context.Context, batch []storage.Publish) func(
 // send queues done for the answer and sends req, on a new stream if the
 // last one failed. A failed Send is reported through done by the stream's
 // failure, like every other batch still waiting on it.
-func (a *appendStream) send(req *pb.AppendRequest, w waiter) error {
+//
+// Opening the stream and Send can block (a node still connected but no
+// longer reading); the caller's ctx bounds both, by cancelling the stream,
+// so neither this caller nor the others queued on sendMu wait longer.
+func (a *appendStream) send(ctx context.Context, req *pb.AppendRequest, w waiter) error {
 	a.sendMu.Lock()
 	defer a.sendMu.Unlock()
 	sc := a.cur
 	if sc == nil || sc.failed() {
 		var err error
-		if sc, err = a.open(); err != nil {
+		if sc, err = a.open(ctx); err != nil {
 			return err
 		}
 		a.cur = sc
@@ -90,15 +94,24 @@ func (a *appendStream) send(req *pb.AppendRequest, w waiter) error {
 	if !sc.enqueue(w) {
 		return sc.failure()
 	}
-	if err := sc.stream.Send(req); err != nil {
+	stop := context.AfterFunc(ctx, sc.cancel)
+	err := sc.stream.Send(req)
+	stop()
+	if err != nil {
 		sc.fail(err)
 	}
 	return nil
 }
 
-func (a *appendStream) open() (*streamConn, error) {
+// open starts a stream that outlives the call that opens it; that call's
+// ctx bounds only the opening.
+func (a *appendStream) open(callCtx context.Context) (*streamConn, error) {
 	ctx, cancel := context.WithCancel(context.Background())
+	stop := context.AfterFunc(callCtx, cancel)
 	stream, err := a.client.Appends(ctx)
+	if !stop() && err == nil {
+		err = callCtx.Err() // cancelled while opening: the stream is dead
+	}
 	if err != nil {
 		cancel()
 		return nil, fromStatus(err)
