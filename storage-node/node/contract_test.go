@@ -34,43 +34,37 @@ func TestStorageContractInProcess(t *testing.T) {
 // The same contract over gRPC on a loopback socket: the split deployment's path.
 func TestStorageContractOverGRPC(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Node {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := grpc.NewServer(storagegrpc.ServerOptions()...)
-		pb.RegisterStorageServer(srv, storagegrpc.NewServer(openContractNode(t)))
-		go func() { _ = srv.Serve(ln) }()
-		t.Cleanup(srv.Stop)
-		opts := append(storagegrpc.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-		cc, err := grpc.NewClient(ln.Addr().String(), opts...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cc.Close() })
-		return storagegrpc.NewClient(cc)
+		client, _ := serveOverGRPC(t, openContractNode(t))
+		return client
 	})
+}
+
+// serveOverGRPC serves n on a loopback port and returns a client of it and
+// the server (stopped at the end of the test, or earlier by the test).
+func serveOverGRPC(tb testing.TB, n storage.Node) (*storagegrpc.Client, *grpc.Server) {
+	tb.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv := grpc.NewServer(storagegrpc.ServerOptions()...)
+	pb.RegisterStorageServer(srv, storagegrpc.NewServer(n))
+	go func() { _ = srv.Serve(ln) }()
+	tb.Cleanup(srv.Stop)
+	opts := append(storagegrpc.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := grpc.NewClient(ln.Addr().String(), opts...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = cc.Close() })
+	return storagegrpc.NewClient(cc), srv
 }
 
 // A session whose node goes away (its gRPC server stops, as when the storage
 // node process dies) ends by itself: its consumers are cancelled with
 // ErrSessionLost, Done closes, and later settles say the session is lost.
 func TestSessionLostOverGRPC(t *testing.T) {
-	n := openContractNode(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer(storagegrpc.ServerOptions()...)
-	pb.RegisterStorageServer(srv, storagegrpc.NewServer(n))
-	go func() { _ = srv.Serve(ln) }()
-	opts := append(storagegrpc.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	cc, err := grpc.NewClient(ln.Addr().String(), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cc.Close() })
-	client := storagegrpc.NewClient(cc)
+	client, srv := serveOverGRPC(t, openContractNode(t))
 	ctx := context.Background()
 	q := storage.QueueID(7)
 	if err := client.CreateQueue(ctx, storage.QueueSpec{ID: q, VHost: "/", Name: "q",

@@ -2,15 +2,9 @@ package node
 
 import (
 	"context"
-	"net"
 	"testing"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	"github.com/warrenmq/warren/api/storage"
-	"github.com/warrenmq/warren/api/storagegrpc"
-	pb "github.com/warrenmq/warren/api/storagepb"
 )
 
 // BenchmarkAppendRoundTrip is the gateway→storage hop alone: one caller,
@@ -23,7 +17,7 @@ func BenchmarkAppendRoundTrip(b *testing.B) {
 		wrap func(b *testing.B, n *Node) storage.Node
 	}{
 		{"in-process", func(_ *testing.B, n *Node) storage.Node { return n }},
-		{"grpc", grpcClientOf},
+		{"grpc", func(b *testing.B, n *Node) storage.Node { c, _ := serveOverGRPC(b, n); return c }},
 	} {
 		for _, persistent := range []bool{false, true} {
 			name := tr.name + "/transient"
@@ -48,23 +42,4 @@ func BenchmarkAppendRoundTrip(b *testing.B) {
 			})
 		}
 	}
-}
-
-// grpcClientOf serves n over gRPC on a loopback port and returns a client.
-func grpcClientOf(b *testing.B, n *Node) storage.Node {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := grpc.NewServer(storagegrpc.ServerOptions()...)
-	pb.RegisterStorageServer(srv, storagegrpc.NewServer(n))
-	go func() { _ = srv.Serve(ln) }()
-	b.Cleanup(srv.Stop)
-	opts := append(storagegrpc.DialOptions(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	cc, err := grpc.NewClient(ln.Addr().String(), opts...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = cc.Close() })
-	return storagegrpc.NewClient(cc)
 }
