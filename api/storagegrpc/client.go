@@ -18,9 +18,6 @@ import (
 // closeTimeout bounds how long Session.Close waits for the node to confirm.
 const closeTimeout = 10 * time.Second
 
-// ErrSessionLost is returned by calls on a session whose stream ended.
-var ErrSessionLost = storage.ErrSessionLost
-
 // Client is a storage.Node reached over gRPC.
 type Client struct {
 	c       pb.StorageClient
@@ -117,7 +114,7 @@ func (s *session) send(req *pb.SessionRequest) error {
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
 	if err := s.stream.Send(req); err != nil {
-		return fmt.Errorf("%w: %v", ErrSessionLost, err)
+		return fmt.Errorf("%w: %v", storage.ErrSessionLost, err)
 	}
 	return nil
 }
@@ -140,7 +137,7 @@ func (s *session) call(ctx context.Context, req *pb.SessionRequest) (*pb.Session
 	select {
 	case r, ok := <-ch:
 		if !ok {
-			return nil, ErrSessionLost
+			return nil, storage.ErrSessionLost
 		}
 		return r, rpcerr.Decode(r.GetErr())
 	case <-ctx.Done():
@@ -271,7 +268,7 @@ func (s *session) dispatch(ev *pb.SessionEvent) {
 // Close, cancels the consumers so the gateway tells its clients.
 func (s *session) lost(err error) {
 	s.mu.Lock()
-	s.mu.err = fmt.Errorf("%w: %v", ErrSessionLost, err)
+	s.mu.err = fmt.Errorf("%w: %v", storage.ErrSessionLost, err)
 	reason, expected := s.mu.err, s.mu.closing
 	for id, ch := range s.mu.pending {
 		close(ch)
