@@ -8,6 +8,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/warrenmq/warren/api/storage"
@@ -73,6 +74,19 @@ func (n *Nodes) Node(name string) (storage.Node, bool) {
 	}
 	if addr, ok := n.addrOf(name, missRefresh); ok { // a node that just registered
 		return n.client(name, addr)
+	}
+	return n.connected(name)
+}
+
+// connected returns the cached client of a node the registry does not show
+// alive, if its connection is up: a live connection outweighs a heartbeat
+// that aged while NATS was away (a control plane restart). A node that is
+// really gone has no ready connection, so it still resolves to nothing.
+func (n *Nodes) connected(name string) (storage.Node, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if c, ok := n.mu.clients[name]; ok && c.cc.GetState() == connectivity.Ready {
+		return c.node, true
 	}
 	return nil, false
 }

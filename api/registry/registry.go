@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -91,13 +92,23 @@ func RegisterWith(ctx context.Context, kv jetstream.KeyValue, e Entry, interval 
 				if update != nil {
 					update(&e)
 				}
-				if err := put(ctx, kv, e); err != nil && ctx.Err() == nil {
+				if err := putWithin(ctx, kv, e, interval); err != nil && ctx.Err() == nil {
 					log.Warn("registry heartbeat failed", "kind", e.Kind, "name", e.Name, "err", err)
 				}
 			}
 		}
 	}()
 	return nil
+}
+
+// putWithin is put bounded by d, a heartbeat interval: a put stuck while
+// NATS is away would otherwise swallow the ticks after it, and the entry,
+// stamped before the outage, would age past its TTL before the next put
+// once NATS is back.
+func putWithin(ctx context.Context, kv jetstream.KeyValue, e Entry, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return put(ctx, kv, e)
 }
 
 func put(ctx context.Context, kv jetstream.KeyValue, e Entry) error {
@@ -143,8 +154,11 @@ func Entries(ctx context.Context, kv jetstream.KeyValue, kind string) ([]Entry, 
 	var out []Entry
 	for k := range lister.Keys() {
 		v, err := kv.Get(ctx, k)
-		if err != nil {
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			continue // deleted meanwhile
+		}
+		if err != nil { // a partial list would pass for a node gone
+			return nil, fmt.Errorf("read %s: %w", k, err)
 		}
 		var e Entry
 		if json.Unmarshal(v.Value(), &e) == nil {

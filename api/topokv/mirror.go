@@ -31,7 +31,8 @@ type Mirror struct {
 		err       error
 		changed   chan struct{} // closed and replaced on every applied revision
 	}
-	log *slog.Logger
+	log    *slog.Logger
+	resume chan struct{} // Resume's request for a new watch; holds at most one
 }
 
 // OpenBucket creates the topology bucket if needed and returns it.
@@ -58,7 +59,7 @@ func Watch(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) (*Mirro
 	if err != nil {
 		return nil, fmt.Errorf("watch %s: %w", Bucket, err)
 	}
-	m := &Mirror{log: log}
+	m := &Mirror{log: log, resume: make(chan struct{}, 1)}
 	m.mu.instances = map[string]*route.Index{}
 	m.mu.bindings = map[string]topology.Binding{}
 	m.mu.changed = make(chan struct{})
@@ -106,6 +107,14 @@ func (m *Mirror) run(ctx context.Context, kv jetstream.KeyValue, w jetstream.Key
 				continue
 			}
 			m.apply(e)
+		case <-m.resume:
+			if initial {
+				continue // the first watch is still loading; it is new already
+			}
+			if w = m.rewatch(ctx, kv, w, "nats reconnected"); w == nil {
+				m.fail(errors.New("topology watch closed"))
+				return
+			}
 		case <-check.C:
 			if initial {
 				continue
@@ -119,6 +128,18 @@ func (m *Mirror) run(ctx context.Context, kv jetstream.KeyValue, w jetstream.Key
 				return
 			}
 		}
+	}
+}
+
+// Resume starts a new watch where the mirror left off. Call it when the
+// NATS connection comes back: a server restart can leave the old watch
+// quiet without closing it, and the stall check alone would notice only
+// seconds after the next change, long enough for a publish or a dead
+// letter to be routed with the old topology.
+func (m *Mirror) Resume() {
+	select {
+	case m.resume <- struct{}{}:
+	default: // one is pending already
 	}
 }
 

@@ -16,8 +16,22 @@ import (
 
 // TestMirrorFollowsAcrossServerRestart: after the NATS server restarts (as
 // it does with a control plane that embeds it), writes made afterwards
-// still reach the mirror.
+// still reach the mirror, by the stall check alone.
 func TestMirrorFollowsAcrossServerRestart(t *testing.T) {
+	restartUnderMirror(t, false, 4*checkEvery)
+}
+
+// TestMirrorResumesOnReconnect: with Resume called on reconnect, the first
+// write after a restart reaches the mirror before the stall check could
+// have noticed it (two checks, checkEvery apart).
+func TestMirrorResumesOnReconnect(t *testing.T) {
+	restartUnderMirror(t, true, checkEvery)
+}
+
+// restartUnderMirror restarts the NATS server under a mirror, writes once
+// the client is back, and fails unless the mirror holds the write within
+// bound.
+func restartUnderMirror(t *testing.T, resumeOnReconnect bool, bound time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	dir := t.TempDir()
@@ -39,6 +53,9 @@ func TestMirrorFollowsAcrossServerRestart(t *testing.T) {
 	m, err := Watch(ctx, kv, slog.Default())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if resumeOnReconnect {
+		nc.SetReconnectHandler(func(*nats.Conn) { m.Resume() })
 	}
 	rev, err := kv.Put(ctx, VHostKey("inst", "before"), []byte("{}"))
 	if err != nil {
@@ -62,10 +79,10 @@ func TestMirrorFollowsAcrossServerRestart(t *testing.T) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	wctx, wcancel := context.WithTimeout(ctx, 4*checkEvery)
+	wctx, wcancel := context.WithTimeout(ctx, bound)
 	defer wcancel()
 	if err := m.WaitFor(wctx, after); err != nil {
-		t.Fatalf("mirror at revision %d, the write after the restart is %d: %v", m.Revision(), after, err)
+		t.Fatalf("mirror at revision %d, the write after the restart is %d, after %v: %v", m.Revision(), after, bound, err)
 	}
 	var seen bool
 	m.Read("inst", func(ix *route.Index) { seen = ix.VHost("after") })

@@ -57,6 +57,7 @@ func open(ctx context.Context, nc *nats.Conn, log *slog.Logger) (*Conn, error) {
 	if c.Mirror, err = topokv.Watch(ctx, c.TopoKV, log); err != nil {
 		return nil, err
 	}
+	nc.SetReconnectHandler(func(*nats.Conn) { c.Mirror.Resume() })
 	if c.Registry, err = registry.OpenBucket(ctx, js); err != nil {
 		return nil, err
 	}
