@@ -83,13 +83,13 @@ func packedSize(m *storage.Message) int {
 	return 2 + 5*binary.MaxVarintLen64 + len(m.Exchange) + len(m.RoutingKey) + len(m.Properties) + len(m.Body)
 }
 
-// packDeliveries encodes a batch of deliveries.
-func packDeliveries(batch []storage.Delivery) []byte {
+// packDeliveries appends the encoding of a batch of deliveries to buf.
+func packDeliveries(buf []byte, batch []storage.Delivery) []byte {
 	size := binary.MaxVarintLen64
 	for _, d := range batch {
 		size += 3*binary.MaxVarintLen64 + len(d.Tag) + packedSize(d.Msg)
 	}
-	buf := make([]byte, 0, size)
+	buf = slices.Grow(buf, size)
 	buf = binary.AppendUvarint(buf, uint64(len(batch)))
 	for _, d := range batch {
 		buf = appendField(buf, []byte(d.Tag))

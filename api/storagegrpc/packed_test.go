@@ -96,7 +96,7 @@ func sampleDeliveries() []storage.Delivery {
 
 func TestPackedDeliveriesRoundTrip(t *testing.T) {
 	in := sampleDeliveries()
-	buf := packDeliveries(in)
+	buf := packDeliveries(nil, in)
 	out, err := unpackDeliveries(buf)
 	if err != nil {
 		t.Fatal(err)
@@ -112,13 +112,13 @@ func TestPackedDeliveriesRoundTrip(t *testing.T) {
 }
 
 func FuzzUnpackDeliveries(f *testing.F) {
-	f.Add(packDeliveries(sampleDeliveries()))
+	f.Add(packDeliveries(nil, sampleDeliveries()))
 	f.Fuzz(func(t *testing.T, buf []byte) {
 		batch, err := unpackDeliveries(buf)
 		if err != nil {
 			return
 		}
-		again, err := unpackDeliveries(packDeliveries(batch))
+		again, err := unpackDeliveries(packDeliveries(nil, batch))
 		if err != nil || len(again) != len(batch) {
 			t.Fatalf("decoded deliveries do not survive a round trip: %v", err)
 		}

@@ -224,6 +224,7 @@ func newEventSender(stream pb.Storage_SessionServer) *eventSender {
 func (e *eventSender) run() {
 	defer close(e.finished)
 	var held *sessionEvent // taken from the queue while merging, not yet sent
+	var packed []byte      // reused: Send has encoded a message when it returns
 	for {
 		var ev sessionEvent
 		if held != nil {
@@ -239,7 +240,11 @@ func (e *eventSender) run() {
 		if msg == nil {
 			var batch []storage.Delivery
 			batch, held = e.merge(ev.deliveries)
-			msg = &pb.SessionEvent{Event: &pb.SessionEvent_Deliveries_{Deliveries: &pb.SessionEvent_Deliveries{Packed: packDeliveries(batch)}}}
+			if cap(packed) > maxPooledPack {
+				packed = nil // one burst of huge messages must not pin its buffer
+			}
+			packed = packDeliveries(packed[:0], batch)
+			msg = &pb.SessionEvent{Event: &pb.SessionEvent_Deliveries_{Deliveries: &pb.SessionEvent_Deliveries{Packed: packed}}}
 		}
 		if e.stream.Send(msg) != nil {
 			e.once.Do(func() { close(e.done) })
