@@ -57,7 +57,8 @@ bench: build
 	bash scripts/bench.sh
 
 # Regenerates the committed wire codec from the spec, and the protobuf and
-# gRPC code from api/proto (needs protoc; see scripts/gen-proto.sh).
+# gRPC code, the REST gateway and the OpenAPI document from api/proto
+# (needs protoc and its plugins; see scripts/gen-proto.sh).
 gen:
 	cd gateway && $(GO) generate ./wire
 	bash scripts/gen-proto.sh
