@@ -1,6 +1,7 @@
 // Package topology is the model of an instance's topology as kept in NATS
-// JetStream KV: vhosts, exchanges, queues and bindings, with the validation
-// rules RabbitMQ applies to their names and arguments. The gateway, the storage
+// JetStream KV: the instance with its quotas, vhosts, users, permissions,
+// exchanges, queues and bindings, with the validation rules RabbitMQ
+// applies to their names and arguments. The gateway, the storage
 // node and the control plane all read it; only the control plane writes it.
 package topology
 
@@ -21,8 +22,11 @@ const (
 )
 
 // VHost is a virtual host: the namespace of exchanges, queues and bindings.
+// Description and tags are RabbitMQ's vhost metadata.
 type VHost struct {
-	Name string `json:"name"`
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Tags        []string `json:"tags,omitempty"`
 }
 
 // Exchange is a declared exchange. AlternateExchange is parsed from Args at
