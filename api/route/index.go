@@ -52,6 +52,19 @@ func (ix *Index) DeleteVHost(name string) { delete(ix.vhosts, name) }
 // VHost reports whether the vhost exists.
 func (ix *Index) VHost(name string) bool { _, ok := ix.vhosts[name]; return ok }
 
+// VHostRecord returns a vhost with its metadata.
+func (ix *Index) VHostRecord(name string) (topology.VHost, bool) {
+	v, ok := ix.vhosts[name]
+	return v, ok
+}
+
+// VHosts calls fn for every vhost, in no order.
+func (ix *Index) VHosts(fn func(topology.VHost)) {
+	for _, v := range ix.vhosts {
+		fn(v)
+	}
+}
+
 // PutExchange adds or replaces an exchange, keeping its bindings.
 func (ix *Index) PutExchange(x topology.Exchange) {
 	k := nameKey{x.VHost, x.Name}

@@ -18,11 +18,20 @@ const Bucket = "warren-topology"
 
 // Record kinds: the first token of every key.
 const (
-	kindVHost    = "v"
-	kindExchange = "x"
-	kindQueue    = "q"
-	kindBinding  = "b"
+	kindInstance   = "i"
+	kindVHost      = "v"
+	kindUser       = "u"
+	kindPermission = "p"
+	kindExchange   = "x"
+	kindQueue      = "q"
+	kindBinding    = "b"
 )
+
+// keyTokens is how many dot-separated tokens each kind's key has.
+var keyTokens = map[string]int{
+	kindInstance: 2, kindVHost: 3, kindUser: 3,
+	kindPermission: 4, kindExchange: 4, kindQueue: 4, kindBinding: 4,
+}
 
 // token makes any name safe as a KV key token (KV keys allow only
 // [-/_=.a-zA-Z0-9]); the "n" prefix keeps the empty name a non-empty token.
@@ -36,6 +45,33 @@ func untoken(t string) (string, bool) {
 	}
 	b, err := base64.RawURLEncoding.DecodeString(t[1:])
 	return string(b), err == nil
+}
+
+// InstanceKey is the key of an instance record.
+func InstanceKey(inst string) string {
+	return kindInstance + "." + token(inst)
+}
+
+// UserKey is the key of a user record.
+func UserKey(inst, user string) string {
+	return kindUser + "." + token(inst) + "." + token(user)
+}
+
+// PermissionKey is the key of a user's permission record in a vhost.
+func PermissionKey(inst, vhost, user string) string {
+	return kindPermission + "." + token(inst) + "." + token(vhost) + "." + token(user)
+}
+
+// InstanceContents is a KV key filter matching every record of an
+// instance but the instance record itself.
+func InstanceContents(inst string) string {
+	return "*." + token(inst) + ".>"
+}
+
+// VHostContents is a KV key filter matching the exchanges, queues,
+// bindings and permissions of a vhost, but not the vhost record.
+func VHostContents(inst, vhost string) string {
+	return "*." + token(inst) + "." + token(vhost) + ".*"
 }
 
 // VHostKey is the key of a vhost record.
@@ -78,31 +114,40 @@ func BindingID(b topology.Binding) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)[:16]), nil
 }
 
-// parsedKey is a key split into its parts.
+// parsedKey is a key split into its parts. name is the user for user and
+// permission keys, the binding ID for binding keys.
 type parsedKey struct {
-	kind, inst, vhost, name string // name is the binding ID for bindings
+	kind, inst, vhost, name string
 }
 
 func parseKey(key string) (parsedKey, bool) {
 	parts := strings.Split(key, ".")
-	if len(parts) < 3 {
+	if n, known := keyTokens[parts[0]]; !known || len(parts) != n {
 		return parsedKey{}, false
 	}
-	inst, ok1 := untoken(parts[1])
-	vhost, ok2 := untoken(parts[2])
-	if !ok1 || !ok2 {
-		return parsedKey{}, false
-	}
-	pk := parsedKey{kind: parts[0], inst: inst, vhost: vhost}
-	if len(parts) == 4 {
+	inst, ok := untoken(parts[1])
+	pk := parsedKey{kind: parts[0], inst: inst}
+	switch pk.kind {
+	case kindInstance:
+	case kindUser:
+		pk.name, ok = untokenAnd(ok, parts[2])
+	case kindVHost:
+		pk.vhost, ok = untokenAnd(ok, parts[2])
+	case kindBinding:
+		pk.vhost, ok = untokenAnd(ok, parts[2])
 		pk.name = parts[3]
-		if pk.kind != kindBinding {
-			name, ok := untoken(parts[3])
-			if !ok {
-				return parsedKey{}, false
-			}
-			pk.name = name
-		}
+	default:
+		pk.vhost, ok = untokenAnd(ok, parts[2])
+		pk.name, ok = untokenAnd(ok, parts[3])
 	}
-	return pk, true
+	return pk, ok
+}
+
+// untokenAnd decodes t when ok, so a key's tokens are decoded in a row
+// until one fails.
+func untokenAnd(ok bool, t string) (string, bool) {
+	if !ok {
+		return "", false
+	}
+	return untoken(t)
 }

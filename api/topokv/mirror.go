@@ -26,6 +26,7 @@ type Mirror struct {
 	mu struct {
 		sync.RWMutex
 		instances map[string]*route.Index
+		access    map[string]*Access
 		bindings  map[string]topology.Binding // by KV key, to undo on delete
 		rev       uint64
 		err       error
@@ -61,6 +62,7 @@ func Watch(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) (*Mirro
 	}
 	m := &Mirror{log: log, resume: make(chan struct{}, 1)}
 	m.mu.instances = map[string]*route.Index{}
+	m.mu.access = map[string]*Access{}
 	m.mu.bindings = map[string]topology.Binding{}
 	m.mu.changed = make(chan struct{})
 	loaded := make(chan struct{})
@@ -195,15 +197,23 @@ func (m *Mirror) rewatch(ctx context.Context, kv jetstream.KeyValue, old jetstre
 func lastRevision(ctx context.Context, kv jetstream.KeyValue) (uint64, bool) {
 	ctx, cancel := context.WithTimeout(ctx, checkEvery)
 	defer cancel()
+	rev, err := LastRevision(ctx, kv)
+	return rev, err == nil
+}
+
+// LastRevision is the bucket's newest revision. KV deletes do not return
+// theirs; a writer that deleted waits for this one to see its deletes
+// applied.
+func LastRevision(ctx context.Context, kv jetstream.KeyValue) (uint64, error) {
 	st, err := kv.Status(ctx)
 	if err != nil {
-		return 0, false
+		return 0, fmt.Errorf("kv status: %w", err)
 	}
 	bs, ok := st.(*jetstream.KeyValueBucketStatus)
 	if !ok {
-		return 0, false
+		return 0, errors.New("kv status: unexpected type")
 	}
-	return bs.StreamInfo().State.LastSeq, true
+	return bs.StreamInfo().State.LastSeq, nil
 }
 
 func (m *Mirror) fail(err error) {
@@ -231,6 +241,9 @@ func (m *Mirror) applyLocked(e jetstream.KeyValueEntry) error {
 	if !ok {
 		return errors.New("unparseable key")
 	}
+	if isAccessKind(pk.kind) {
+		return m.applyAccessLocked(pk, e)
+	}
 	ix := m.mu.instances[pk.inst]
 	if ix == nil {
 		ix = route.NewIndex()
@@ -246,7 +259,12 @@ func (m *Mirror) applyLocked(e jetstream.KeyValueEntry) error {
 func (m *Mirror) putLocked(ix *route.Index, pk parsedKey, key string, val []byte) error {
 	switch pk.kind {
 	case kindVHost:
-		ix.PutVHost(topology.VHost{Name: pk.vhost})
+		v, err := DecodeVHost(val)
+		if err != nil {
+			return err
+		}
+		v.Name = pk.vhost
+		ix.PutVHost(v)
 	case kindExchange:
 		x, err := DecodeExchange(val)
 		if err != nil {

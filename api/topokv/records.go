@@ -86,3 +86,48 @@ func DecodeBinding(b []byte) (topology.Binding, error) {
 	r.Binding.Args, err = amqp.UnmarshalTable(r.Args)
 	return r.Binding, err
 }
+
+// The instance, vhost, user and permission records are plain JSON. The
+// names in a record's key are authoritative: decoding fills them from the
+// key, so a record cannot claim to be another.
+
+// EncodeInstance encodes an instance record.
+func EncodeInstance(i topology.Instance) ([]byte, error) { return json.Marshal(i) }
+
+// DecodeInstance decodes an instance record.
+func DecodeInstance(b []byte) (topology.Instance, error) {
+	return decodeJSON[topology.Instance]("instance", b)
+}
+
+// EncodeVHost encodes a vhost record.
+func EncodeVHost(v topology.VHost) ([]byte, error) { return json.Marshal(v) }
+
+// DecodeVHost decodes a vhost record; records written before vhosts had
+// metadata are "{}".
+func DecodeVHost(b []byte) (topology.VHost, error) {
+	return decodeJSON[topology.VHost]("vhost", b)
+}
+
+// EncodeUser encodes a user record.
+func EncodeUser(u topology.User) ([]byte, error) { return json.Marshal(u) }
+
+// DecodeUser decodes a user record.
+func DecodeUser(b []byte) (topology.User, error) {
+	return decodeJSON[topology.User]("user", b)
+}
+
+// EncodePermission encodes a permission record.
+func EncodePermission(p topology.Permission) ([]byte, error) { return json.Marshal(p) }
+
+// DecodePermission decodes a permission record.
+func DecodePermission(b []byte) (topology.Permission, error) {
+	return decodeJSON[topology.Permission]("permission", b)
+}
+
+func decodeJSON[T any](what string, b []byte) (T, error) {
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return v, fmt.Errorf("decode %s: %w", what, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,162 @@
+package topokv
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/warrenmq/warren/api/route"
+	"github.com/warrenmq/warren/api/topology"
+)
+
+func TestAccessKeysRoundTrip(t *testing.T) {
+	for _, c := range []struct {
+		key  string
+		want parsedKey
+	}{
+		{InstanceKey("acme"), parsedKey{kind: kindInstance, inst: "acme"}},
+		{UserKey("acme", "a.b:c"), parsedKey{kind: kindUser, inst: "acme", name: "a.b:c"}},
+		{PermissionKey("acme", "/", "bob"), parsedKey{kind: kindPermission, inst: "acme", vhost: "/", name: "bob"}},
+		{VHostKey("acme", "prod.eu"), parsedKey{kind: kindVHost, inst: "acme", vhost: "prod.eu"}},
+	} {
+		if got, ok := parseKey(c.key); !ok || got != c.want {
+			t.Errorf("%s: parsed %+v ok=%v, want %+v", c.key, got, ok, c.want)
+		}
+	}
+	for _, bad := range []string{"i", "i.nYQ.nYQ", "u.nYQ", "p.nYQ.nYQ", "z.nYQ.nYQ", "u.nYQ.!!"} {
+		if pk, ok := parseKey(bad); ok {
+			t.Errorf("%q parsed as %+v", bad, pk)
+		}
+	}
+}
+
+// The filters decide what a vhost or instance deletion removes: they must
+// match exactly that vhost's or instance's records, on a real bucket.
+func TestContentFilters(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	kv := startKV(t)
+	keys := []string{
+		InstanceKey("a"), VHostKey("a", "/"), VHostKey("a", "v2"), UserKey("a", "u"),
+		PermissionKey("a", "/", "u"), PermissionKey("a", "v2", "u"),
+		ExchangeKey("a", "/", "x"), QueueKey("a", "/", "q"), ExchangeKey("a", "v2", "x"),
+		VHostKey("ab", "/"), QueueKey("ab", "/", "q"), UserKey("ab", "u"), InstanceKey("ab"),
+	}
+	for _, k := range keys {
+		if _, err := kv.Put(ctx, k, []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	list := func(filter string) []string {
+		l, err := kv.ListKeysFiltered(ctx, filter)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for k := range l.Keys() {
+			got = append(got, k)
+		}
+		slices.Sort(got)
+		return got
+	}
+	sorted := func(k ...string) []string { slices.Sort(k); return k }
+	if got, want := list(VHostContents("a", "/")), sorted(PermissionKey("a", "/", "u"),
+		ExchangeKey("a", "/", "x"), QueueKey("a", "/", "q")); !slices.Equal(got, want) {
+		t.Errorf("vhost contents: got %v, want %v", got, want)
+	}
+	if got, want := list(InstanceContents("a")), sorted(keys[1:9]...); !slices.Equal(got, want) {
+		t.Errorf("instance contents: got %v, want %v", got, want)
+	}
+}
+
+func TestMirrorFollowsAccessRecords(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	kv := startKV(t)
+	m, err := Watch(ctx, kv, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(key string, val []byte) uint64 {
+		t.Helper()
+		rev, err := kv.Put(ctx, key, val)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rev
+	}
+	inst := topology.Instance{Quotas: topology.Quotas{MaxQueues: 7}, Status: topology.Active}
+	put(InstanceKey("acme"), must(t)(EncodeInstance(inst)))
+	put(VHostKey("acme", "v"), must(t)(EncodeVHost(topology.VHost{Description: "d", Tags: []string{"t"}})))
+	put(UserKey("acme", "bob"), must(t)(EncodeUser(topology.User{PasswordHash: "h", Tags: []string{"management"}})))
+	rev := put(PermissionKey("acme", "v", "bob"), must(t)(EncodePermission(topology.FullAccess("", ""))))
+	if err := m.WaitFor(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	m.ReadAccess("acme", func(a *Access) {
+		if i, ok := a.Instance(); !ok || i.Name != "acme" || i.Quotas.MaxQueues != 7 {
+			t.Errorf("instance %+v ok=%v", i, ok)
+		}
+		if u, ok := a.User("bob"); !ok || u.Name != "bob" || u.PasswordHash != "h" {
+			t.Errorf("user %+v ok=%v", u, ok)
+		}
+		if p, ok := a.Permission("v", "bob"); !ok || p.VHost != "v" || p.User != "bob" || p.Read != ".*" {
+			t.Errorf("permission %+v ok=%v", p, ok)
+		}
+	})
+	m.Read("acme", func(ix *route.Index) {
+		if v, ok := ix.VHostRecord("v"); !ok || v.Name != "v" || v.Description != "d" {
+			t.Errorf("vhost %+v ok=%v", v, ok)
+		}
+	})
+	m.ReadAccess("other", func(a *Access) {
+		if _, ok := a.User("bob"); ok {
+			t.Error("instances are not isolated")
+		}
+	})
+	deleteAll(ctx, t, kv, InstanceKey("acme"), UserKey("acme", "bob"), PermissionKey("acme", "v", "bob"))
+	if err := m.WaitFor(ctx, put(VHostKey("acme", "v2"), []byte("{}"))); err != nil {
+		t.Fatal(err)
+	}
+	m.ReadAccess("acme", func(a *Access) {
+		if _, ok := a.Instance(); ok || !a.empty() {
+			t.Error("deletes not applied")
+		}
+	})
+	n := 0
+	m.Instances(func(topology.Instance) { n++ })
+	if n != 0 {
+		t.Errorf("%d instances listed after the delete", n)
+	}
+}
+
+// A vhost record from before vhosts had metadata is "{}".
+func TestOldVHostRecord(t *testing.T) {
+	if v, err := DecodeVHost([]byte("{}")); err != nil || v.Description != "" {
+		t.Fatalf("%+v %v", v, err)
+	}
+}
+
+// must returns a record encoder's bytes, failing the test on its error.
+func must(t *testing.T) func([]byte, error) []byte {
+	return func(b []byte, err error) []byte {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+}
+
+func deleteAll(ctx context.Context, t *testing.T, kv jetstream.KeyValue, keys ...string) {
+	t.Helper()
+	for _, k := range keys {
+		if err := kv.Delete(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
