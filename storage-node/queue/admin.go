@@ -11,6 +11,7 @@ func (q *Queue) Purge(fx Effects) uint64 {
 	}
 	q.ready, q.readyBytes = 0, 0
 	q.nonEmpty = [4]uint64{}
+	q.expireStop = 0
 	return n
 }
 
@@ -36,6 +37,9 @@ func (q *Queue) purgeLane(li uint8, fx Effects) {
 	}
 	l.mem.clear()
 	l.ready = 0
+	// Nothing is left to wait for, and the store drops the answer for the
+	// purged records, so no Resume may come.
+	l.waiting = false
 }
 
 // Delete ends the queue: its consumers are cancelled, its records and
@@ -77,16 +81,39 @@ func (q *Queue) Tick(now int64, fx Effects) {
 // expireHeads removes the expired heads of every lane. Messages expire only
 // at the head of their lane, as in RabbitMQ's classic queues.
 func (q *Queue) expireHeads(now int64, fx Effects) {
-	for li := range q.lanes {
-		for q.lanes[li].ready > 0 {
-			h := q.head(uint8(li))
-			if h == nil || h.Expiry == 0 || now < h.Expiry {
-				break
+	q.expireFrom(0, now, fx)
+}
+
+// expireFrom sweeps the lanes from first up. The sweep stops at a waiting
+// head and Resume goes on from there, so the dead letters keep the order of
+// a run that never waited.
+func (q *Queue) expireFrom(first int, now int64, fx Effects) {
+	for li := first; li < len(q.lanes); li++ {
+		if !q.expireLane(uint8(li), now, fx) {
+			if q.expireStop == 0 || li+1 < q.expireStop {
+				q.expireStop = li + 1
 			}
-			e, fromStream, _ := q.pop(uint8(li))
-			q.drop(uint8(li), e, fromStream, Expired, fx)
+			return
 		}
 	}
+}
+
+// expireLane removes the lane's expired heads; false when it stopped at a
+// waiting head.
+func (q *Queue) expireLane(li uint8, now int64, fx Effects) bool {
+	l := &q.lanes[li]
+	for l.ready > 0 {
+		h := q.head(li)
+		if h == nil {
+			return !l.waiting
+		}
+		if h.Expiry == 0 || now < h.Expiry {
+			return true
+		}
+		e, fromStream, _ := q.pop(li)
+		q.drop(li, e, fromStream, Expired, fx)
+	}
+	return true
 }
 
 // expiresAt is when an x-expires queue becomes unused, or 0.
@@ -125,8 +152,8 @@ func (q *Queue) headExpiry(li uint8) int64 {
 		return l.requeued.peek().Expiry
 	case l.mem.len() > 0:
 		return l.mem.front().Expiry
-	case q.err != nil:
-		return 0 // the head cannot be read; do not spin on it
+	case q.err != nil || l.waiting:
+		return 0 // the head cannot be read yet; do not spin on it
 	}
 	return 1
 }

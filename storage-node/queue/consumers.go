@@ -51,6 +51,9 @@ type consumerSet struct {
 	groups []group     // highest priority first
 	sac    bool
 	seq    uint64
+	// The round-robin position the last pick moved, so that unpick can put
+	// it back when no message could be handed out after all.
+	undoGroup, undoNext int
 }
 
 func (s *consumerSet) len() int { return len(s.all) }
@@ -123,11 +126,23 @@ func (s *consumerSet) pick() *Consumer {
 		return nil
 	}
 	for gi := range s.groups {
+		next := s.groups[gi].next
 		if c := s.groups[gi].pick(); c != nil {
+			s.undoGroup, s.undoNext = gi, next
 			return c
 		}
 	}
 	return nil
+}
+
+// unpick undoes the last pick, which must be the last change to the set:
+// the message it was for is not readable yet, and the consumer whose turn
+// it was must still get it when it is (a run that never waited would have
+// handed it to that consumer).
+func (s *consumerSet) unpick() {
+	if !s.sac {
+		s.groups[s.undoGroup].next = s.undoNext
+	}
 }
 
 func (g *group) pick() *Consumer {

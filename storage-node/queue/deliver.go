@@ -7,7 +7,8 @@ import (
 
 // takeHead pops the next deliverable entry, highest priority first,
 // removing expired heads on the way (an expired message is never
-// delivered).
+// delivered). It stops when the top lane's head is not readable (a waiting
+// lane): taking from a lower lane instead would reorder the deliveries.
 func (q *Queue) takeHead(now int64, fx Effects) (li uint8, e Entry, fromStream, ok bool) {
 	for {
 		top := q.topLane()
@@ -34,6 +35,7 @@ func (q *Queue) dispatch(now int64, fx Effects) {
 		}
 		li, e, fromStream, ok := q.takeHead(now, fx)
 		if !ok {
+			q.cons.unpick()
 			return
 		}
 		q.deliver(li, c, e, fromStream, fx)
@@ -118,12 +120,18 @@ func satAdd(a, b uint32) uint32 {
 
 // Get takes the next ready message for a basic.get of session sess; ok is
 // false when there is none. remaining is the ready count after it. gated has
-// Effects.Deliver's meaning. RabbitMQ 3.10 allows basic.get on a classic
+// Effects.Deliver's meaning. err is ErrNotReady when the next message is on
+// disk and not readable yet: nothing was taken (expired heads before it may
+// have been removed), and the caller should hold the get and apply it again
+// from Resume. RabbitMQ 3.10 allows basic.get on a classic
 // single-active-consumer queue (the 405 refusal came later), and so does Warren.
 func (q *Queue) Get(now int64, sess SessionID, noAck bool, fx Effects) (e Entry, remaining uint64, gated, ok bool, err error) {
 	q.Touch(now)
 	li, e, fromStream, ok := q.takeHead(now, fx)
 	if !ok {
+		if q.stalled() {
+			return Entry{}, 0, false, false, ErrNotReady
+		}
 		return Entry{}, 0, false, false, nil
 	}
 	gated = e.Stored == Durable && q.markDelivered(e.ID)

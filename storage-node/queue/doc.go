@@ -1,12 +1,15 @@
 // Package queue is the state machine of one queue on a storage node, free of
 // I/O in the etcd-raft style: commands (Append, Consume, Grant, Get, Settle,
-// CloseSession, Purge, Delete, Tick) are applied in order, and everything the
-// caller must do as a result is handed to an Effects value: records to write
-// or delete, metadata to persist, deliveries to push, dead letters to route,
-// consumers cancelled, "unused" events. Reads of messages that are only on
-// disk go through the read-only Store interface, as raft reads its log through
-// raft.Storage; the caller must make writes handed to Effects visible to Store
-// before the next Load (the node flushes its pending batch first).
+// CloseSession, Purge, Delete, Tick, Resume) are applied in order, and
+// everything the caller must do as a result is handed to an Effects value:
+// records to write or delete, metadata to persist, deliveries to push, dead
+// letters to route, consumers cancelled, "unused" events. Reads of messages
+// that are only on disk go through the read-only Store interface, as raft
+// reads its log through raft.Storage; the caller must make writes handed to
+// Effects visible to Store before the next Load (the node flushes its
+// pending batch first). A Load may answer ErrNotReady (records in object
+// storage, not fetched yet): the lane then waits, and nothing is taken from
+// it or from a lower lane, until the caller calls Resume.
 //
 // # Model
 //

@@ -14,6 +14,12 @@ type memStore struct {
 	recs  map[recKey]Entry
 	loads int
 	trace *strings.Builder // nil: silent
+	// notReady lanes answer ErrNotReady, as a lane whose next records are
+	// in a segment not fetched yet.
+	notReady map[uint8]bool
+	// flaky, when set, makes the first Load at each lane and ID answer
+	// ErrNotReady (the fetch is then done).
+	flaky map[recKey]bool
 }
 
 type recKey struct {
@@ -21,11 +27,23 @@ type recKey struct {
 	id   storage.MsgID
 }
 
-func newMemStore() *memStore { return &memStore{recs: map[recKey]Entry{}} }
+func newMemStore() *memStore {
+	return &memStore{recs: map[recKey]Entry{}, notReady: map[uint8]bool{}}
+}
 
 func (s *memStore) Load(_ storage.QueueID, lane uint8, from, to storage.MsgID, kinds StoredMask,
 	maxCount int, maxBytes int64, dst []Entry) ([]Entry, error) {
 	s.loads++
+	if k := (recKey{lane, from}); s.flaky != nil && !s.flaky[k] {
+		s.flaky[k] = true
+		return dst, ErrNotReady
+	}
+	if s.notReady[lane] {
+		if s.trace != nil {
+			fmt.Fprintf(s.trace, "load lane=%d from=%d -> not ready\n", lane, from)
+		}
+		return dst, ErrNotReady
+	}
 	var keys []recKey
 	for k, e := range s.recs {
 		if k.lane == lane && k.id >= from && k.id < to && kinds.Has(e.Stored) {

@@ -48,8 +48,13 @@ func checkInvariants(q *Queue) string {
 		return fmt.Sprintf("queue: ready=%d bytes=%d mem=%d, counted %d %d %d",
 			q.ready, q.readyBytes, q.memCost, ready, bytes, cost)
 	}
-	if q.ready > 0 && q.cons.pick() != nil && q.err == nil {
+	if q.ready > 0 && q.cons.pick() != nil && q.err == nil && !q.stalled() {
 		return "a consumer has credit while messages are ready"
+	}
+	for li := range q.lanes {
+		if l := &q.lanes[li]; l.waiting && (l.mem.len() > 0 || l.diskN() == 0) {
+			return fmt.Sprintf("lane %d waits with mem=%d disk=%d", li, l.mem.len(), l.diskN())
+		}
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -61,15 +62,32 @@ func genOps(r *rand.Rand, n int) []op {
 	return ops
 }
 
-// run replays ops on a fresh durable priority queue with cfg and returns
-// the log of everything observable: deliveries, gets, dead letters,
-// events, and the final counters and durable records.
-func runOps(t *testing.T, ops []op, cfg Config, budgetOver bool) string {
+// runConfig is one way of running a history.
+type runConfig struct {
+	name   string
+	cfg    Config
+	over   bool  // the node budget is spent
+	flaky  bool  // see runOps
+	maxLen int64 // the queue's x-max-length (drop-head)
+}
+
+// runOps replays ops on a fresh durable priority queue and returns the log
+// of everything observable: deliveries, gets, dead letters, events, and the
+// final counters and durable records. With rc.flaky, every first Load at a
+// lane and ID answers ErrNotReady, and each op ends with Resume until
+// nothing waits, re-applying the parked gets there, as the node does once
+// a fetch lands.
+func runOps(t *testing.T, ops []op, rc runConfig) string {
+	cfg := rc.cfg
 	spec := storage.QueueSpec{ID: 1, VHost: "/", Name: "q", Durable: true, MessageTTL: -1, Expires: -1,
-		MaxLength: 40, MaxLengthBytes: -1, MaxPriority: 3, HasDLX: true}
+		MaxLength: rc.maxLen, MaxLengthBytes: -1, MaxPriority: 3, HasDLX: true}
 	store := newMemStore()
+	if rc.flaky {
+		store.flaky = map[recKey]bool{}
+	}
+	var parked []op
 	rec := &recorder{store: store, quiet: true}
-	budget := &fakeBudget{over: budgetOver}
+	budget := &fakeBudget{over: rc.over}
 	q := New(spec, cfg, store, budget, 0)
 	var log strings.Builder
 	var now int64
@@ -99,8 +117,9 @@ func runOps(t *testing.T, ops []op, cfg Config, budgetOver bool) string {
 		case "cancel":
 			q.Cancel(now, o.sess, o.tag, rec)
 		case "get":
-			e, rem, _, ok, _ := q.Get(now, o.sess, o.noAck, rec)
-			fmt.Fprintf(&log, "get ok=%v id=%d rem=%d redelivered=%v\n", ok, e.ID, rem, e.Redelivered)
+			if !logGet(&log, q, now, o, rec) {
+				parked = append(parked, o)
+			}
 		case "tick":
 			now += int64(o.n)
 			q.Tick(now, rec)
@@ -113,6 +132,7 @@ func runOps(t *testing.T, ops []op, cfg Config, budgetOver bool) string {
 			q.Flush(rec)
 			q = Recover(spec, *rec.meta, cfg, store, budget, now)
 		}
+		parked = resumeAll(&log, q, now, rec, parked)
 		q.Flush(rec)
 		if rec.meta != nil {
 			q.Synced(rec.meta.DHW)
@@ -137,26 +157,64 @@ func runOps(t *testing.T, ops []op, cfg Config, budgetOver bool) string {
 	return log.String()
 }
 
+// logGet applies a get and logs its answer; false when it must be parked.
+func logGet(log *strings.Builder, q *Queue, now int64, o op, rec *recorder) bool {
+	e, rem, _, ok, err := q.Get(now, o.sess, o.noAck, rec)
+	if errors.Is(err, ErrNotReady) {
+		return false
+	}
+	fmt.Fprintf(log, "get ok=%v id=%d rem=%d redelivered=%v\n", ok, e.ID, rem, e.Redelivered)
+	return true
+}
+
+// resumeAll resumes q until no lane waits and no get is parked; it returns
+// the parked gets left (none).
+func resumeAll(log *strings.Builder, q *Queue, now int64, rec *recorder, parked []op) []op {
+	for len(parked) > 0 || slices.ContainsFunc(q.lanes, func(l lane) bool { return l.waiting }) {
+		q.Resume(now, rec, func() {
+			for len(parked) > 0 && logGet(log, q, now, parked[0], rec) {
+				parked = parked[1:]
+			}
+		})
+	}
+	return parked
+}
+
 // TestMetamorphic replays the same random histories (including restarts)
 // with very different cache and read sizes: what consumers see must not
 // depend on what was in memory or how it was read back.
 func TestMetamorphic(t *testing.T) {
-	configs := []struct {
-		name string
-		cfg  Config
-		over bool
-	}{
-		{"big-cache", Config{DeliveredChunk: 1}, false},
-		{"no-cache", Config{CacheBytes: 1, MinCacheBytes: 1, LoadCount: 1, DeliveredChunk: 1}, false},
-		{"small-cache", Config{CacheBytes: 700, MinCacheBytes: 700, LoadCount: 3, DeliveredChunk: 1}, false},
-		{"budget-spent", Config{MinCacheBytes: 400, LoadCount: 7, LoadBytes: 20, DeliveredChunk: 1}, true},
-	}
+	compareRuns(t, []runConfig{
+		{name: "big-cache", cfg: Config{DeliveredChunk: 1}},
+		{name: "no-cache", cfg: Config{CacheBytes: 1, MinCacheBytes: 1, LoadCount: 1, DeliveredChunk: 1}},
+		{name: "small-cache", cfg: Config{CacheBytes: 700, MinCacheBytes: 700, LoadCount: 3, DeliveredChunk: 1}},
+		{name: "budget-spent", cfg: Config{MinCacheBytes: 400, LoadCount: 7, LoadBytes: 20, DeliveredChunk: 1}, over: true},
+	}, 40)
+}
+
+// TestMetamorphicNotReady replays random histories with reads that are
+// not ready at first, resumed after each op (a fetch landing before the
+// next command): the log must be the one of a run that never waited, in
+// the same order. Without a length limit: a drop-head that waits takes the
+// heads as they are at Resume, which appends made meanwhile can change
+// (see Resume).
+func TestMetamorphicNotReady(t *testing.T) {
+	compareRuns(t, []runConfig{
+		{name: "never-waits", cfg: Config{DeliveredChunk: 1}},
+		{name: "not-ready", cfg: Config{CacheBytes: 1, MinCacheBytes: 1, LoadCount: 2, DeliveredChunk: 1}, flaky: true},
+		{name: "not-ready-cached", cfg: Config{CacheBytes: 700, MinCacheBytes: 700, LoadCount: 3, DeliveredChunk: 1}, flaky: true},
+	}, -1)
+}
+
+// compareRuns runs 30 random histories under each config; the logs must
+// equal the first config's.
+func compareRuns(t *testing.T, configs []runConfig, maxLen int64) {
 	for seed := range uint64(30) {
 		ops := genOps(rand.New(rand.NewPCG(seed, 7)), 600)
 		var want string
 		for i, c := range configs {
-			got := runOps(t, ops, c.cfg, c.over)
-			got = sortDurable(got)
+			c.maxLen = maxLen
+			got := sortDurable(runOps(t, ops, c))
 			if i == 0 {
 				want = got
 				if !strings.Contains(want, " c0 ") && !strings.Contains(want, " c1 ") {

@@ -156,6 +156,10 @@ type lane struct {
 	stored    span          // all Durable records of the lane (persisted)
 	unsettled unsettled
 	ready     int64
+	// waiting: the last Load answered ErrNotReady. The lane does not read
+	// its disk part again until Resume (or a purge empties it), so neither
+	// dispatch nor the timers spin on it.
+	waiting bool
 }
 
 func (l *lane) diskN() int64 { return l.disk[Durable].n + l.disk[Spill].n }
@@ -191,8 +195,11 @@ type Queue struct {
 	hadConsumer bool
 	unusedSent  bool
 	deleted     bool
-	err         error
-	loadBuf     []Entry
+	// expireStop is 1 + the lane where a sweep of expiry checks stopped
+	// on a waiting head (0: none); Resume sweeps on from there.
+	expireStop int
+	err        error
+	loadBuf    []Entry
 }
 
 // New makes an empty queue. now is the current time in unix ms.

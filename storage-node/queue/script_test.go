@@ -128,7 +128,26 @@ func (e *env) inspect(t *testing.T, c *script.Cmd) string {
 	case "restart":
 		return e.restart()
 	}
-	t.Fatalf("%s: unknown command %q", c.Pos, c.Name)
+	return e.waiting(t, c)
+}
+
+// waiting runs the commands about reads that are not ready yet.
+func (e *env) waiting(t *testing.T, c *script.Cmd) string {
+	lane := uint8(c.Int(t, "lane", 0))
+	switch c.Name {
+	case "not-ready": // the store answers ErrNotReady for the lane
+		e.store.notReady[lane] = true
+	case "ready": // the store reads the lane again; the queue is not told
+		delete(e.store.notReady, lane)
+	case "resume": // gets=n re-applies n parked gets of session s
+		e.q.Resume(e.now, e.rec, func() {
+			for range c.Int(t, "gets", 0) {
+				e.rec.out.WriteString(e.get(t, c))
+			}
+		})
+	default:
+		t.Fatalf("%s: unknown command %q", c.Pos, c.Name)
+	}
 	return ""
 }
 

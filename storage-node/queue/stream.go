@@ -1,6 +1,7 @@
 package queue
 
 import (
+	"errors"
 	"fmt"
 	"math/bits"
 
@@ -97,7 +98,7 @@ func (q *Queue) pop(li uint8) (e Entry, fromStream, ok bool) {
 // load moves the next records of the lane's disk part into mem.
 func (q *Queue) load(li uint8) bool {
 	l := &q.lanes[li]
-	if l.diskN() == 0 || q.err != nil {
+	if l.diskN() == 0 || q.err != nil || l.waiting {
 		return false
 	}
 	var kinds StoredMask
@@ -109,7 +110,7 @@ func (q *Queue) load(li uint8) bool {
 	}
 	got, err := q.store.Load(q.spec.ID, li, l.diskFrom, q.nextID, kinds, q.cfg.LoadCount, q.cfg.LoadBytes, q.loadBuf[:0])
 	if err != nil {
-		q.err = fmt.Errorf("load queue %d lane %d from %d: %w", q.spec.ID, li, l.diskFrom, err)
+		q.loadFailed(l, li, err)
 		return false
 	}
 	if len(got) == 0 {
@@ -123,6 +124,17 @@ func (q *Queue) load(li uint8) bool {
 	clear(got) // drop references to the messages, keep the buffer
 	q.loadBuf = got[:0]
 	return true
+}
+
+// loadFailed handles a Load error: ErrNotReady makes the lane wait for
+// Resume (the records exist, the counters stay right); anything else stops
+// the queue reading from disk for good.
+func (q *Queue) loadFailed(l *lane, li uint8, err error) {
+	if errors.Is(err, ErrNotReady) {
+		l.waiting = true
+		return
+	}
+	q.err = fmt.Errorf("load queue %d lane %d from %d: %w", q.spec.ID, li, l.diskFrom, err)
 }
 
 func (q *Queue) admitLoaded(l *lane, e Entry) {
