@@ -131,7 +131,8 @@ func (e *env) inspect(t *testing.T, c *script.Cmd) string {
 	return e.waiting(t, c)
 }
 
-// waiting runs the commands about reads that are not ready yet.
+// waiting runs the commands about reads that are not ready yet and the
+// lane views the node's tiering uses.
 func (e *env) waiting(t *testing.T, c *script.Cmd) string {
 	lane := uint8(c.Int(t, "lane", 0))
 	switch c.Name {
@@ -145,6 +146,14 @@ func (e *env) waiting(t *testing.T, c *script.Cmd) string {
 				e.rec.out.WriteString(e.get(t, c))
 			}
 		})
+	case "disk":
+		from, d, s := e.q.Disk(lane)
+		return fmt.Sprintf("from=%d durable=%d/%d spill=%d/%d\n", from, d.Count, d.Bytes, s.Count, s.Bytes)
+	case "floor":
+		return fmt.Sprintf("floor=%d\n", e.q.Floor(lane))
+	case "live":
+		from, to := storage.MsgID(c.Int(t, "from", 0)), storage.MsgID(c.Int(t, "to", 0))
+		return fmt.Sprintf("live=%v\n", e.q.LiveIn(lane, from, to))
 	default:
 		t.Fatalf("%s: unknown command %q", c.Pos, c.Name)
 	}
