@@ -160,3 +160,15 @@ func deleteAll(ctx context.Context, t *testing.T, kv jetstream.KeyValue, keys ..
 		}
 	}
 }
+
+func TestSortForDelete(t *testing.T) {
+	b, _ := BindingKey("a", topology.Binding{VHost: "/", Source: "x", DestKind: topology.ToQueue, Dest: "q"})
+	keys := []string{VHostKey("a", "/"), ExchangeKey("a", "/", "x"), QueueKey("a", "/", "q"), b,
+		PermissionKey("a", "/", "u"), InstanceKey("a"), UserKey("a", "u")}
+	SortForDelete(keys)
+	want := []string{PermissionKey("a", "/", "u"), b, QueueKey("a", "/", "q"), ExchangeKey("a", "/", "x"),
+		UserKey("a", "u"), VHostKey("a", "/"), InstanceKey("a")}
+	if !slices.Equal(keys, want) {
+		t.Fatalf("got %v\nwant %v", keys, want)
+	}
+}

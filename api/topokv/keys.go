@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"slices"
 	"strings"
 
 	"github.com/warrenmq/warren/api/amqp"
@@ -150,4 +151,22 @@ func untokenAnd(ok bool, t string) (string, bool) {
 		return "", false
 	}
 	return untoken(t)
+}
+
+// deleteRank orders kinds for deletion: a record goes after every record
+// that refers to it, so that a mirror never holds a binding whose ends are
+// gone, and a vhost or instance goes last of all.
+var deleteRank = map[string]int{
+	kindPermission: 0, kindBinding: 1, kindQueue: 2, kindExchange: 3,
+	kindUser: 4, kindVHost: 5, kindInstance: 6,
+}
+
+// SortForDelete orders keys for a deletion in deleteRank order; keys of
+// unknown kinds go first.
+func SortForDelete(keys []string) {
+	rank := func(k string) int {
+		kind, _, _ := strings.Cut(k, ".")
+		return deleteRank[kind] // unknown: 0
+	}
+	slices.SortStableFunc(keys, func(a, b string) int { return rank(a) - rank(b) })
 }

@@ -85,20 +85,6 @@ func (s *Service) settle(ctx context.Context, rev uint64) error {
 	return s.mirror.WaitFor(ctx, rev)
 }
 
-// lastRevision is the bucket's latest revision: KV deletes do not return
-// theirs, and waiting for the latest covers them.
-func (s *Service) lastRevision(ctx context.Context) (uint64, error) {
-	st, err := s.kv.Status(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("kv status: %w", err)
-	}
-	bs, ok := st.(*jetstream.KeyValueBucketStatus)
-	if !ok {
-		return 0, errors.New("kv status: unexpected type")
-	}
-	return bs.StreamInfo().State.LastSeq, nil
-}
-
 // deleteKeys deletes keys and returns the revision that covers them.
 func (s *Service) deleteKeys(ctx context.Context, keys []string) (uint64, error) {
 	for _, k := range keys {
@@ -106,34 +92,11 @@ func (s *Service) deleteKeys(ctx context.Context, keys []string) (uint64, error)
 			return 0, fmt.Errorf("delete %s: %w", k, err)
 		}
 	}
-	rev, err := s.lastRevision(ctx)
+	rev, err := topokv.LastRevision(ctx, s.kv)
 	if err != nil {
 		return 0, err
 	}
 	return rev, s.settle(ctx, rev)
-}
-
-// EnsureVHost creates a vhost and its system exchanges if missing.
-func (s *Service) EnsureVHost(ctx context.Context, inst, vhost string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := s.kv.Put(ctx, topokv.VHostKey(inst, vhost), []byte("{}")); err != nil {
-		return fmt.Errorf("put vhost %s: %w", vhost, err)
-	}
-	for _, x := range topology.SystemExchanges(vhost) {
-		val, err := topokv.EncodeExchange(x)
-		if err != nil {
-			return err
-		}
-		if _, err := s.kv.Put(ctx, topokv.ExchangeKey(inst, vhost, x.Name), val); err != nil {
-			return fmt.Errorf("put exchange %s: %w", x.Name, err)
-		}
-	}
-	rev, err := s.lastRevision(ctx)
-	if err != nil {
-		return err
-	}
-	return s.settle(ctx, rev)
 }
 
 // placeQueue picks the storage node with the smallest share of the
