@@ -59,6 +59,8 @@ func (s *shard) apply(c cmd) bool {
 			s.touch(qs)
 			qs.q.Grant(s.now, c.sess.id, c.tag, c.n, &s.fx)
 		}
+	case cmdGet:
+		s.applyGet(c)
 	case cmdCloseSession:
 		s.reply(c, s.closeSession(c))
 	case cmdFunc:
@@ -108,15 +110,15 @@ func (s *shard) applyQueued(c cmd) result {
 		q.Touch(s.now)
 	case cmdPurge:
 		s.syncWanted = true
-		return result{n: q.Purge(&s.fx)}
+		n := q.Purge(&s.fx)
+		s.serveParked(qs) // nothing is left to wait for
+		return result{n: n}
 	case cmdDelete:
 		return s.deleteQueue(qs, c.a, c.b)
 	case cmdConsume:
 		return result{err: q.Consume(s.now, c.cons, &s.fx)}
 	case cmdCancel:
 		q.Cancel(s.now, c.sess.id, c.tag, &s.fx)
-	case cmdGet:
-		return s.get(q, c)
 	}
 	return result{}
 }
@@ -154,22 +156,9 @@ func (s *shard) deleteQueue(qs *qstate, ifUnused, ifEmpty bool) result {
 	n := q.Delete(&s.fx)
 	delete(s.queues, spec.ID)
 	s.n.reg.remove(spec.ID)
+	s.unparkAll(qs, s.n.notFound(spec.ID))
 	s.forget(qs)
 	return result{n: n}
-}
-
-func (s *shard) get(q *queue.Queue, c cmd) result {
-	e, remaining, gated, ok, err := q.Get(s.now, c.sess.id, c.a, &s.fx)
-	if err != nil || !ok {
-		return result{err: err}
-	}
-	if gated {
-		s.gated = true
-		s.syncWanted = true
-	}
-	return result{ok: true, n: remaining, d: storage.Delivery{
-		Queue: q.ID(), ID: e.ID, Redelivered: e.Redelivered, Msg: e.Msg,
-	}}
 }
 
 func (s *shard) applySettle(c cmd) {
@@ -195,6 +184,7 @@ func (s *shard) closeSession(c cmd) result {
 		if qs := s.queues[id]; qs != nil {
 			s.touch(qs)
 			qs.q.CloseSession(s.now, c.sess.id, &s.fx)
+			s.pruneParked(qs) // the session's parked gets answer ErrClosed now
 		}
 	}
 	return result{}

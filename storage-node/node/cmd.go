@@ -1,6 +1,8 @@
 package node
 
 import (
+	"context"
+
 	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/storage-node/queue"
 )
@@ -26,6 +28,10 @@ const (
 
 // cmd is one request to a shard, passed by value through its inbox.
 type cmd struct {
+	// ctx is the caller's context, kept for a get the shard may park: once
+	// it has ended, the get is answered with its error and takes nothing
+	// (nil: never ends).
+	ctx  context.Context
 	kind cmdKind
 	q    storage.QueueID
 	sess *session

@@ -11,7 +11,11 @@
 //     batch (NoSync, or with Sync when a durable write or a durable delivery
 //     mark needs it), answers the callers that need no fsync, and stages
 //     deliveries into sessions. It never blocks on a session, a sink, the
-//     dead-letter worker or an fsync.
+//     dead-letter worker or an fsync. A basic.get whose queue cannot read
+//     its next message yet (queue.ErrNotReady) is parked in the queue's
+//     qstate until a worker posts that the queue may read again
+//     (postResume); workers reach a shard through shard.post, never
+//     through the bounded inbox.
 //   - committer (one per shard): waits for the fsync of the shard's synced
 //     batches in order (Pebble's WAL writer groups every concurrent sync
 //     into one fsync, and gathers the next group while one is in progress:

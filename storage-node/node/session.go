@@ -55,6 +55,13 @@ type session struct {
 
 func (s *session) halt() { s.stopOnce.Do(func() { close(s.stop) }) }
 
+// isClosed reports whether Close (or Node.Close) has begun.
+func (s *session) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mu.closed
+}
+
 // Done is closed when the session's goroutine has exited: after Close, or
 // after Node.Close once it has handed the consumers' cancellations to the Sink.
 func (s *session) Done() <-chan struct{} { return s.stopped }
@@ -264,7 +271,9 @@ func (s *session) Grant(tag string, credit uint32) {
 	_ = s.n.send(context.Background(), s.shardOf(ref.queue), cmd{kind: cmdGrant, q: ref.queue, sess: s, tag: tag, n: credit})
 }
 
-// Get takes one ready message (basic.get).
+// Get takes one ready message (basic.get). While the queue's next message
+// is not readable yet (in object storage, being fetched) it waits; if ctx
+// ends first it returns ctx's error, and the get takes no message.
 func (s *session) Get(ctx context.Context, q storage.QueueID, noAck bool) (storage.Delivery, uint64, bool, error) {
 	s.mu.Lock()
 	if s.mu.closed {
@@ -275,7 +284,7 @@ func (s *session) Get(ctx context.Context, q storage.QueueID, noAck bool) (stora
 		s.mu.queues[q] = struct{}{}
 	}
 	s.mu.Unlock()
-	r, err := s.n.call(ctx, s.shardOf(q), cmd{kind: cmdGet, q: q, sess: s, a: noAck})
+	r, err := s.n.call(ctx, s.shardOf(q), cmd{ctx: ctx, kind: cmdGet, q: q, sess: s, a: noAck})
 	if err != nil {
 		return storage.Delivery{}, 0, false, err
 	}

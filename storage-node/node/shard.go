@@ -23,6 +23,9 @@ type qstate struct {
 	unacked  int64
 	deadline int64 // deadline last pushed on the timer heap (0 none)
 	touched  bool
+	// parked holds, in arrival order, the gets the queue answered
+	// queue.ErrNotReady, with their reply channels, until it resumes.
+	parked []cmd
 }
 
 // shard owns a set of queues; every field below is touched only by its
@@ -46,6 +49,7 @@ type shard struct {
 	timerAt int64
 	fx      effects
 	ld      loader
+	store   queue.Store // what the queues read through: &ld, or a test's wrapper
 
 	// The current iteration.
 	now        int64
@@ -81,11 +85,12 @@ func newShard(n *Node, idx int) *shard {
 	s.posts.wake = make(chan struct{}, 1)
 	s.fx.s = s
 	s.ld.s = s
+	s.store = &s.ld
 	s.com = newCommitter(s)
 	return s
 }
 
-func (s *shard) loader() queue.Store { return &s.ld }
+func (s *shard) loader() queue.Store { return s.store }
 
 func (s *shard) adopt(q *queue.Queue) {
 	qs := &qstate{q: q}
