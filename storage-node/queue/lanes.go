@@ -11,8 +11,13 @@ import (
 // Disk and finds dead segments with Floor and LiveIn. A lane the queue does
 // not have (above its max priority) is empty.
 
-// Span counts records and their body bytes.
-type Span struct{ Count, Bytes int64 }
+// Span counts records and their body bytes (the shape of tier.Span, so the
+// node converts one to the other).
+type Span struct{ N, Bytes int64 }
+
+// NextID is the ID the queue's next message gets: the end of every lane's
+// disk part.
+func (q *Queue) NextID() storage.MsgID { return q.nextID }
 
 // Disk is the lane's disk part: the ready records that are only in the
 // store, by kind. from is the first ID the next Load may return; it means

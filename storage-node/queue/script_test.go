@@ -148,7 +148,7 @@ func (e *env) waiting(t *testing.T, c *script.Cmd) string {
 		})
 	case "disk":
 		from, d, s := e.q.Disk(lane)
-		return fmt.Sprintf("from=%d durable=%d/%d spill=%d/%d\n", from, d.Count, d.Bytes, s.Count, s.Bytes)
+		return fmt.Sprintf("from=%d durable=%d/%d spill=%d/%d\n", from, d.N, d.Bytes, s.N, s.Bytes)
 	case "floor":
 		return fmt.Sprintf("floor=%d\n", e.q.Floor(lane))
 	case "live":
