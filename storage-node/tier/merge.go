@@ -24,12 +24,10 @@ func (t *Queue) Merge(li uint8, kinds queue.StoredMask, from, end storage.MsgID,
 	}
 	t.advance(li, from)
 	l := &t.lanes[li]
+	// When Pebble's answer was cut at maxCount or maxBytes, the merged
+	// answer is full by its last record, so no cached record past it can
+	// come before a Pebble record left unread.
 	limit := end
-	if truncated(recs, maxCount, maxBytes) {
-		// Pebble may hold more records below end: nothing cached past
-		// its last one may come first.
-		limit = recs[len(recs)-1].ID + 1
-	}
 	var cur [2]cursor
 	for ki := range cur {
 		if kinds.Has(kindAt(ki)) {
@@ -44,21 +42,6 @@ func (t *Queue) Merge(li uint8, kinds queue.StoredMask, from, end storage.MsgID,
 	}
 	t.advance(li, pos)
 	return dst
-}
-
-// truncated reports whether DB.Load stopped at maxCount or maxBytes.
-func truncated(recs []queue.Entry, maxCount int, maxBytes int64) bool {
-	if len(recs) == 0 {
-		return false
-	}
-	if len(recs) >= maxCount {
-		return true
-	}
-	var n int64
-	for i := range recs {
-		n += recs[i].Size()
-	}
-	return n >= maxBytes
 }
 
 // mergeInto appends the lowest entries below limit of recs and the

@@ -151,9 +151,11 @@ func (t *Queue) Delete(li uint8, k queue.Stored, id storage.MsgID) (cold bool) {
 	return ok
 }
 
-// DeleteRange is told of every effects.DeleteRange (a purge). It aborts
-// an upload of the lane over the range, drops the lane's cached and
-// pending reads, and marks the segments in the range for the dead check.
+// DeleteRange is told of every effects.DeleteRange: a purge of the lane's
+// disk part [diskFrom, nextID). It aborts an upload of the lane over the
+// range, drops the lane's cached and pending reads, marks the segments in
+// the range for the dead check, and moves the lane's reads past the range,
+// which empties its cold estimate.
 func (t *Queue) DeleteRange(li uint8, from, to storage.MsgID) {
 	if int(li) >= len(t.lanes) {
 		return
@@ -168,6 +170,7 @@ func (t *Queue) DeleteRange(li uint8, from, to storage.MsgID) {
 			t.mark(li, k, ks.segs[i].First)
 		}
 	}
+	t.advance(li, max(to, t.lanes[li].pos))
 }
 
 // Drop ends the queue (effects.DeleteQueue): it aborts the upload in

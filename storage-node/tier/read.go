@@ -111,20 +111,25 @@ func (t *Queue) Avail(li uint8, kinds queue.StoredMask, from storage.MsgID) (ava
 		if k.read.err != nil {
 			return from, k.read.err
 		}
-		u, _ := k.uncovered(from, false)
+		u, _ := k.uncovered(l.pos, false)
 		avail = min(avail, u)
 	}
 	l.stalled, l.stallKinds = avail <= from, kinds
 	return avail, nil
 }
 
-// advance moves the lane's read position to pos: the reads below it are
-// done with, and the segments it passed are marked for the dead check. A
-// position behind the planned reads (never expected) drops them.
+// advance moves the lane's read position up to pos: the reads below it
+// are done with, and the segments it passed are marked for the dead
+// check. Past the last segment nothing is cold, which resets an estimate
+// that drifted (after a restart it counts records acked before the
+// crash). A Load may start below the position: after the loader went past
+// blocks of acked records and then had to wait, the queue's diskFrom
+// stayed behind; [from, pos) holds no cold record, so reads go on from
+// pos.
 func (t *Queue) advance(li uint8, pos storage.MsgID) {
 	l := &t.lanes[li]
-	if pos < l.pos {
-		t.dropReads(li)
+	if pos <= l.pos {
+		return
 	}
 	for ki := range l.kinds {
 		k := &l.kinds[ki]
@@ -132,6 +137,9 @@ func (t *Queue) advance(li uint8, pos storage.MsgID) {
 			t.mark(li, kindAt(ki), k.segs[i].First)
 		}
 		t.consume(l, k, pos)
+		if k.search(pos) == len(k.segs) {
+			k.cold = Span{} // no segment holds a record at or past pos
+		}
 	}
 	l.pos = pos
 }
