@@ -569,8 +569,10 @@ type Error struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Stable and machine-readable: invalid_argument (400), unauthenticated
 	// (401), permission_denied (403), not_found (404), method_not_allowed
-	// (405), already_exists, failed_precondition and quota_exceeded (409),
-	// payload_too_large (413), internal (500), unavailable (503).
+	// (405), already_exists, failed_precondition (e.g. the instance is being
+	// deleted), aborted (changed concurrently; retry) and quota_exceeded
+	// (409), payload_too_large (413), internal (500), unavailable (503),
+	// deadline_exceeded (504).
 	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
 	// For people; its wording may change.
 	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
