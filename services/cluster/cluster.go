@@ -24,6 +24,7 @@ import (
 // Conn is a process's view of the cluster.
 type Conn struct {
 	NATS     *nats.Conn
+	JS       jetstream.JetStream
 	TopoKV   jetstream.KeyValue
 	Mirror   *topokv.Mirror
 	Registry jetstream.KeyValue
@@ -50,7 +51,7 @@ func open(ctx context.Context, nc *nats.Conn, log *slog.Logger) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
-	c := &Conn{NATS: nc}
+	c := &Conn{NATS: nc, JS: js}
 	if c.TopoKV, err = topokv.OpenBucket(ctx, js); err != nil {
 		return nil, err
 	}

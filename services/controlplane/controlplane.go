@@ -1,8 +1,8 @@
 // Package controlplane runs the control plane as its own process — `warren
 // control-plane` in the split deployment: NATS (embedded, listening for the
 // other services, or an external cluster), the topology service over gRPC,
-// placement over the storage nodes in the registry, and the deletion of
-// queues that storage nodes report unused.
+// the provisioning API over HTTP, placement over the storage nodes in the
+// registry, and the deletion of queues that storage nodes report unused.
 package controlplane
 
 import (
@@ -26,6 +26,7 @@ import (
 	"github.com/warrenmq/warren/control-plane/natsembed"
 	"github.com/warrenmq/warren/control-plane/topo"
 	"github.com/warrenmq/warren/services/cluster"
+	"github.com/warrenmq/warren/services/provisioning"
 )
 
 // heartbeat is how often the control plane refreshes its registry entry.
@@ -45,6 +46,12 @@ type Options struct {
 	// Ready, when set, is called once the control plane serves, with the
 	// NATS URL the other services should use and its gRPC address.
 	Ready func(natsURL, grpcAddr string)
+	// AdminToken is the provisioning API's admin token; empty means the one
+	// kept in DataDir (see services/provisioning).
+	AdminToken string
+	// AMQPEndpoint is the AMQP URL the provisioning API reports with each
+	// instance: where clients reach the gateways.
+	AMQPEndpoint string
 }
 
 // Run serves until ctx ends.
@@ -68,7 +75,12 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer c.Close()
 	svc := topo.New(c.TopoKV, c.Mirror, c.Nodes, o.Log)
-	if err := svc.EnsureVHost(ctx, topology.DefaultInstance, "/"); err != nil {
+	mux := http.NewServeMux()
+	err = provisioning.Mount(ctx, mux, provisioning.Config{
+		AdminToken: o.AdminToken, DataDir: o.DataDir, Endpoint: o.AMQPEndpoint,
+		JS: c.JS, TopoKV: c.TopoKV, Mirror: c.Mirror, Topo: svc, Log: o.Log,
+	})
+	if err != nil {
 		return err
 	}
 	sub, err := c.NATS.Subscribe(storage.QueueUnusedSubject, unusedHandler(svc, o.Log))
@@ -77,7 +89,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	defer func() { _ = sub.Unsubscribe() }()
 	go sweepDeadGateways(ctx, svc, c.Registry, live, o.Log)
-	return serveAPIs(ctx, o, url, svc, c.Registry)
+	return serveAPIs(ctx, o, url, svc, c.Registry, mux)
 }
 
 // unusedHandler deletes queues storage nodes report unused.
@@ -98,9 +110,9 @@ func unusedHandler(svc *topo.Service, log *slog.Logger) nats.MsgHandler {
 	}
 }
 
-// serveAPIs runs the gRPC topology service and the HTTP endpoints, and
-// registers the control plane, until ctx ends.
-func serveAPIs(ctx context.Context, o Options, url string, svc *topo.Service, regKV jetstream.KeyValue) error {
+// serveAPIs runs the gRPC topology service and the HTTP endpoints on mux,
+// and registers the control plane, until ctx ends.
+func serveAPIs(ctx context.Context, o Options, url string, svc *topo.Service, regKV jetstream.KeyValue, mux *http.ServeMux) error {
 	ln, err := net.Listen("tcp", o.GRPCAddr)
 	if err != nil {
 		return fmt.Errorf("grpc listen %s: %w", o.GRPCAddr, err)
@@ -110,7 +122,7 @@ func serveAPIs(ctx context.Context, o Options, url string, svc *topo.Service, re
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	defer srv.Stop()
-	hs, err := cluster.ServeHTTP(o.HTTPAddr, http.NewServeMux(), errc)
+	hs, err := cluster.ServeHTTP(o.HTTPAddr, mux, errc)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -29,6 +30,7 @@ import (
 	"github.com/warrenmq/warren/services/deadletter"
 	"github.com/warrenmq/warren/services/metrics"
 	"github.com/warrenmq/warren/services/metrics/nodemetrics"
+	"github.com/warrenmq/warren/services/provisioning"
 	"github.com/warrenmq/warren/storage-node/node"
 )
 
@@ -51,9 +53,15 @@ type Options struct {
 	MemoryHighWatermark int64
 	DiskFreeLimit       int64
 	// Pprof serves Go's profiler under /debug/pprof on the HTTP port.
-	Pprof   bool
-	Version string
-	Log     *slog.Logger
+	Pprof bool
+	// AdminToken is the provisioning API's admin token; empty means the one
+	// kept in DataDir (see services/provisioning).
+	AdminToken string
+	// AMQPEndpoint is the AMQP URL the provisioning API reports with each
+	// instance; empty means one made from AMQPAddr.
+	AMQPEndpoint string
+	Version      string
+	Log          *slog.Logger
 }
 
 // broker is everything Run starts, for orderly shutdown.
@@ -61,6 +69,8 @@ type broker struct {
 	o    Options
 	ns   *natsembed.Server
 	nc   *nats.Conn
+	js   jetstream.JetStream
+	kv   jetstream.KeyValue // the topology bucket
 	node *node.Node
 	// live is node once Open has returned; the node's own dead-letter worker
 	// may resolve nodes before that, from another goroutine.
@@ -105,6 +115,7 @@ func (b *broker) start(ctx context.Context) error {
 	if err := os.MkdirAll(b.o.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
+	b.mux = http.NewServeMux()
 	steps := []func(context.Context) error{b.startNATS, b.startStorage, b.startControlPlane, b.startGateway}
 	for _, step := range steps {
 		if err := step(ctx); err != nil {
@@ -123,19 +134,17 @@ func (b *broker) startNATS(ctx context.Context) error {
 	if b.nc, err = ns.Connect(); err != nil {
 		return fmt.Errorf("connect to embedded nats: %w", err)
 	}
-	js, err := jetstream.New(b.nc)
-	if err != nil {
+	if b.js, err = jetstream.New(b.nc); err != nil {
 		return fmt.Errorf("jetstream: %w", err)
 	}
-	kv, err := topokv.OpenBucket(ctx, js)
+	if b.kv, err = topokv.OpenBucket(ctx, b.js); err != nil {
+		return err
+	}
+	b.mirror, err = topokv.Watch(context.WithoutCancel(ctx), b.kv, b.o.Log)
 	if err != nil {
 		return err
 	}
-	b.mirror, err = topokv.Watch(context.WithoutCancel(ctx), kv, b.o.Log)
-	if err != nil {
-		return err
-	}
-	b.topo = topo.New(kv, b.mirror, nil, b.o.Log)
+	b.topo = topo.New(b.kv, b.mirror, nil, b.o.Log)
 	return nil
 }
 
@@ -162,13 +171,34 @@ func (b *broker) nodeByName(name string) (storage.Node, bool) {
 	return nil, false
 }
 
-// startControlPlane creates the default vhost and forgets what a restart
-// loses in RabbitMQ: transient exchanges and queues, exclusive queues.
+// startControlPlane serves the provisioning API, which seeds the default
+// instance on first start, and forgets what a restart loses in RabbitMQ:
+// transient exchanges and queues, exclusive queues.
 func (b *broker) startControlPlane(ctx context.Context) error {
-	if err := b.topo.EnsureVHost(ctx, topology.DefaultInstance, "/"); err != nil {
+	err := provisioning.Mount(ctx, b.mux, provisioning.Config{
+		AdminToken: b.o.AdminToken, DataDir: b.o.DataDir, Endpoint: b.amqpEndpoint(),
+		JS: b.js, TopoKV: b.kv, Mirror: b.mirror, Topo: b.topo, Log: b.o.Log,
+	})
+	if err != nil {
 		return err
 	}
 	return b.topo.DropTransient(ctx, topology.DefaultInstance)
+}
+
+// amqpEndpoint is Options.AMQPEndpoint, or the AMQP address as a URL, with
+// localhost for a listener on every interface.
+func (b *broker) amqpEndpoint() string {
+	if b.o.AMQPEndpoint != "" {
+		return b.o.AMQPEndpoint
+	}
+	host, port, err := net.SplitHostPort(b.o.AMQPAddr)
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "amqp://" + net.JoinHostPort(host, port)
 }
 
 func (b *broker) startGateway(ctx context.Context) error {
@@ -187,7 +217,6 @@ func (b *broker) startGateway(ctx context.Context) error {
 		return err
 	}
 	b.amqp = srv
-	b.mux = http.NewServeMux()
 	b.mux.Handle("/metrics", metrics.Handler(b.metrics))
 	if b.o.Pprof {
 		cluster.HandlePprof(b.mux)

@@ -61,8 +61,8 @@ func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: warren <command> [flags]
 
 commands:
-  serve          run the whole broker in one process (embedded NATS, control plane, storage node, gateway)
-  control-plane  run the control plane of the split deployment (NATS, topology over gRPC, placement)
+  serve          run the whole broker in one process (embedded NATS, control plane with the provisioning API, storage node, gateway)
+  control-plane  run the control plane of the split deployment (NATS, topology over gRPC, placement, provisioning API)
   storage-node   run a storage node of the split deployment (gRPC service, registered in NATS)
   gateway        run an AMQP gateway of the split deployment (stateless; finds the rest through NATS)
   perf           run the load generator against an AMQP broker
@@ -76,16 +76,18 @@ func serve(args []string, stderr io.Writer) int {
 	o := embedded.Options{Version: version}
 	fs.StringVar(&o.DataDir, "data-dir", "./data", "folder for all persistent state")
 	fs.StringVar(&o.AMQPAddr, "amqp-addr", ":5672", "AMQP 0-9-1 listen address")
-	fs.StringVar(&o.HTTPAddr, "http-addr", ":15672", "HTTP listen address (/metrics, /healthz)")
+	fs.StringVar(&o.HTTPAddr, "http-addr", ":15672", "HTTP listen address (provisioning API, /metrics, /healthz)")
 	fs.DurationVar(&o.ConsumerTimeout, "consumer-timeout", 30*time.Minute, "close a channel whose delivery stays unacked this long")
 	fs.IntVar(&o.MaxMessageSize, "max-message-size", 16<<20, "largest message body accepted, in bytes")
 	alarms := alarmFlags(fs)
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof on the HTTP port")
+	adminToken := apiFlags(fs, &o.AMQPEndpoint, "")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	o.MemoryHighWatermark, o.DiskFreeLimit = alarms()
+	o.AdminToken = adminToken()
 	return runUntilSignal(*level, stderr, "warren serve", func(ctx context.Context, log *slog.Logger) error {
 		o.Log = log
 		return embedded.Run(ctx, o)
@@ -162,15 +164,17 @@ func controlPlane(args []string, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var o controlplane.Options
 	fs.StringVar(&o.DataDir, "data-dir", "./data", "folder for the embedded NATS server's JetStream state")
-	fs.StringVar(&o.HTTPAddr, "http-addr", ":15672", "HTTP listen address (/healthz)")
+	fs.StringVar(&o.HTTPAddr, "http-addr", ":15672", "HTTP listen address (provisioning API, /healthz)")
 	fs.StringVar(&o.GRPCAddr, "grpc-addr", ":7000", "topology gRPC listen address")
 	fs.StringVar(&o.NATSAddr, "nats-addr", ":4222", "listen address of the embedded NATS server")
 	fs.StringVar(&o.NATSURL, "nats-url", "", "use this external NATS cluster instead of the embedded server")
 	gatewayTimeoutFlag(fs, &o.GatewayTimeout, "delete the exclusive queues of a gateway that stopped heartbeating within this long")
+	adminToken := apiFlags(fs, &o.AMQPEndpoint, "amqp://localhost:5672")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil || !checkGatewayTimeout(o.GatewayTimeout, stderr) {
 		return 2
 	}
+	o.AdminToken = adminToken()
 	return runUntilSignal(*level, stderr, "warren control-plane", func(ctx context.Context, log *slog.Logger) error {
 		o.Log = log
 		return controlplane.Run(ctx, o)
