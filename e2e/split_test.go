@@ -27,6 +27,8 @@ type splitDeployment struct {
 	procs    []*splitProc // in start order
 	gateways []string     // AMQP URLs
 	natsURL  string       // the control plane's embedded NATS
+	apiURL   string       // the control plane's HTTP port, with the provisioning API
+	apiToken string       // the file holding the API admin token it generated
 }
 
 type splitProc struct {
@@ -53,7 +55,8 @@ func launchSplit(dir string) (*splitDeployment, error) {
 	addr := func(i int) string { return fmt.Sprintf("127.0.0.1:%d", ports[i]) }
 	natsURL := "nats://" + addr(0)
 	gwTimeout := []string{"--gateway-timeout", splitGatewayTimeout.String()}
-	d := &splitDeployment{natsURL: natsURL}
+	d := &splitDeployment{natsURL: natsURL, apiURL: "http://" + addr(1),
+		apiToken: filepath.Join(dir, "cp", "api-admin-token")}
 	steps := []struct {
 		name  string
 		ready string
