@@ -26,8 +26,9 @@ type Fetch struct {
 	Index    *segment.Index
 	I, J     int
 	// Bytes is the read-ahead the read holds until its records are
-	// consumed or dropped: the byte range for a block, the tail for an
-	// index (the actual size once it arrives).
+	// consumed or dropped: for a block, its bytes plus the heap overhead of
+	// its entries (their actual cost once they arrive); for an index, the
+	// object's tail.
 	Bytes int64
 }
 
@@ -101,7 +102,8 @@ func (t *Queue) issue(li uint8, k *kindState, id storage.MsgID, i int) Fetch {
 	}
 	f.Index, f.I = r.ix, r.ix.Search(id)
 	f.J = blockEnd(r.ix, f.I, t.cfg.FetchBytes)
-	_, f.Bytes = r.ix.Range(f.I, f.J)
+	_, n := r.ix.Range(f.I, f.J)
+	f.Bytes = n + int64(f.J-f.I)*entryOverhead // about what the entries will cost
 	end := s.Last + 1
 	if f.J < r.ix.Len() {
 		end = r.ix.ID(f.J)

@@ -10,6 +10,7 @@ import (
 	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/storage-node/pebblestore"
 	"github.com/warrenmq/warren/storage-node/queue"
+	"github.com/warrenmq/warren/storage-node/segment"
 )
 
 // env is one script's world: a tier.Queue, and around it a model of what
@@ -201,7 +202,9 @@ func (e *env) ack(li uint8, id storage.MsgID) string {
 	return fmt.Sprintf("%d hot", id)
 }
 
-// purge is Queue.Purge's DeleteRange over the lane's disk part.
+// purge is Queue.Purge's DeleteRange over the lane's disk part, with
+// the node's cold acks for the purged part of a segment the lane reads,
+// and its dead check in the same iteration.
 func (e *env) purge(li uint8) {
 	l := &e.lanes[li]
 	if l.diskN() == 0 {
@@ -210,7 +213,16 @@ func (e *env) purge(li uint8) {
 	for k := range l.pebble {
 		maps.DeleteFunc(l.pebble[k], func(id storage.MsgID, _ *storage.Message) bool { return id >= l.diskFrom })
 	}
-	e.t.DeleteRange(li, l.diskFrom, e.nextID)
 	fmt.Fprintf(e.out, "purged lane %d [%d,%d)\n", li, l.diskFrom, e.nextID)
+	for _, r := range e.t.DeleteRange(li, l.diskFrom, e.nextID, nil) {
+		fmt.Fprintf(e.out, "cold acks for %v [%d,%d] in [%d,%d)\n", r.Seg.Kind, r.Seg.First, r.Seg.Last, r.From, r.To)
+		recs, _ := must2(segment.Decode(e.objs[ref{li, r.Seg.Kind, r.Seg.First}]))
+		for _, rec := range recs {
+			if rec.ID >= r.From && rec.ID < r.To {
+				e.acks[ref{li, r.Seg.Kind, rec.ID}] = true
+			}
+		}
+	}
 	l.disk = [3]Span{}
+	e.out.WriteString(e.dead())
 }

@@ -24,19 +24,18 @@ func (t *Queue) Merge(li uint8, kinds queue.StoredMask, from, end storage.MsgID,
 	}
 	t.advance(li, from)
 	l := &t.lanes[li]
-	// When Pebble's answer was cut at maxCount or maxBytes, the merged
-	// answer is full by its last record, so no cached record past it can
-	// come before a Pebble record left unread.
-	limit := end
 	var cur [2]cursor
 	for ki := range cur {
 		if kinds.Has(kindAt(ki)) {
 			cur[ki].r = &l.kinds[ki].read
 		}
 	}
+	// When Pebble's answer was cut at maxCount or maxBytes, the merged
+	// answer is full by its last record, so no cached record past it can
+	// come before a Pebble record left unread.
 	start := len(dst)
-	dst = t.mergeInto(l, recs, &cur, limit, maxCount, maxBytes, dst)
-	pos := limit
+	dst = t.mergeInto(l, recs, &cur, end, maxCount, maxBytes, dst)
+	pos := end
 	if len(dst) > start {
 		pos = dst[len(dst)-1].ID + 1 // the queue's next diskFrom
 	}

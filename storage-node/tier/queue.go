@@ -151,14 +151,26 @@ func (t *Queue) Delete(li uint8, k queue.Stored, id storage.MsgID) (cold bool) {
 	return ok
 }
 
+// ColdRange is part of a segment whose records left the queue without a
+// Delete: a purge that starts inside the segment (the lane had loaded its
+// head). The segment stays live for the loaded records, so unless each
+// record of the segment with From <= ID < To gets a cold ack in the
+// purge's batch, a restart brings the purged records back.
+type ColdRange struct {
+	Seg      pebblestore.Segment
+	From, To storage.MsgID
+}
+
 // DeleteRange is told of every effects.DeleteRange: a purge of the lane's
 // disk part [diskFrom, nextID). It aborts an upload of the lane over the
 // range, drops the lane's cached and pending reads, marks the segments in
-// the range for the dead check, and moves the lane's reads past the range,
-// which empties its cold estimate.
-func (t *Queue) DeleteRange(li uint8, from, to storage.MsgID) {
+// the range for the dead check (those entirely inside it are dead: call
+// Dead before the purge's batch is committed), and moves the lane's reads
+// past the range, which empties its cold estimate. It appends to dst the
+// parts of the segments that start before the range and end inside it.
+func (t *Queue) DeleteRange(li uint8, from, to storage.MsgID, dst []ColdRange) []ColdRange {
 	if int(li) >= len(t.lanes) {
-		return
+		return dst
 	}
 	if up := t.up; up != nil && up.job.Lane == li && up.job.From < to && from < up.job.To {
 		up.aborted = true
@@ -167,10 +179,15 @@ func (t *Queue) DeleteRange(li uint8, from, to storage.MsgID) {
 	for _, k := range []queue.Stored{queue.Durable, queue.Spill} {
 		ks := t.kind(li, k)
 		for i := ks.search(from); i < len(ks.segs) && ks.segs[i].First < to; i++ {
-			t.mark(li, k, ks.segs[i].First)
+			s := &ks.segs[i].Segment
+			if s.First < from {
+				dst = append(dst, ColdRange{Seg: *s, From: from, To: min(to, s.Last+1)})
+			}
+			t.mark(li, k, s.First)
 		}
 	}
 	t.advance(li, max(to, t.lanes[li].pos))
+	return dst
 }
 
 // Drop ends the queue (effects.DeleteQueue): it aborts the upload in

@@ -35,15 +35,6 @@ type block struct {
 	bytes     int64 // charged: the read's size while pending, then the entries' cost
 }
 
-func (r *reads) pending() bool {
-	for i := range r.blocks {
-		if r.blocks[i].pending {
-			return true
-		}
-	}
-	return false
-}
-
 // entryOverhead is the heap of an Entry and its Message beyond their
 // bytes, as the queue's cache counts it.
 const entryOverhead = 160
