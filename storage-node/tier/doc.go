@@ -31,6 +31,21 @@
 // waits for: results for a deleted queue, a purged lane or a superseded
 // read are dropped, and the caller learns it from the answer.
 //
+// # How the node drives it
+//
+// On the shard goroutine, per queue (src adapts the queue.Queue):
+//
+//	effects.Delete        Delete: cold -> write a cold ack, else delete the record
+//	effects.DeleteRange   DeleteRange: cold acks for the ColdRanges it returns
+//	effects.DeleteQueue   Drop: delete intents for the segments it returns
+//	end of an iteration   Account (node hot counters), Dead (in the same batch),
+//	                      Pick (if an uploader slot is free) -> Upload to the uploader
+//	upload result         Commit (or Cancel after a failed Put) -> the commit batch
+//	Store.Load            Avail, DB.Load up to the bound, Merge (loop while it
+//	                      skips acked blocks), then Fetches -> reads to the fetcher
+//	fetch result          Fetched (true: Resume the queue), then Fetches
+//	startup               Restore with pebblestore.Recovered.Segments
+//
 // # Ownership
 //
 // A Queue is not safe for concurrent use: the shard goroutine that owns

@@ -192,14 +192,15 @@ func (t *Queue) DeleteRange(li uint8, from, to storage.MsgID, dst []ColdRange) [
 
 // Drop ends the queue (effects.DeleteQueue): it aborts the upload in
 // flight, drops every read, and appends to dst every segment, whose
-// objects the node must delete. The Queue must not be used afterwards,
-// except that Commit and Fetched answer that they dropped their input.
+// objects the node must delete. Afterwards the Queue holds nothing: one
+// more Account returns the hot records the node counted, negated; Commit
+// and Fetched answer that they dropped their input.
 func (t *Queue) Drop(dst []pebblestore.Segment) []pebblestore.Segment {
 	dst = t.Segments(dst)
 	for li := range t.lanes {
 		t.dropReads(uint8(li))
 	}
-	*t = Queue{id: t.id, gen: t.gen, cfg: t.cfg, dropped: true}
+	*t = Queue{id: t.id, gen: t.gen, cfg: t.cfg, dropped: true, hot: t.hot}
 	return dst
 }
 
