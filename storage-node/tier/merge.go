@@ -24,6 +24,9 @@ func (t *Queue) Merge(li uint8, kinds queue.StoredMask, from, end storage.MsgID,
 	}
 	t.advance(li, from)
 	l := &t.lanes[li]
+	// A bound past Avail's would skip cold records: the Load would lose
+	// them. Cheap to enforce.
+	end = min(end, t.bound(l, kinds))
 	var cur [2]cursor
 	for ki := range cur {
 		if kinds.Has(kindAt(ki)) {

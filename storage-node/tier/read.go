@@ -93,20 +93,27 @@ func (t *Queue) Avail(li uint8, kinds queue.StoredMask, from storage.MsgID) (ava
 	}
 	t.advance(li, from)
 	l := &t.lanes[li]
-	avail = noBound
 	for ki := range l.kinds {
-		k := &l.kinds[ki]
-		if !kinds.Has(kindAt(ki)) {
-			continue
+		if err := l.kinds[ki].read.err; err != nil && kinds.Has(kindAt(ki)) {
+			return from, err
 		}
-		if k.read.err != nil {
-			return from, k.read.err
-		}
-		u, _ := k.uncovered(l.pos, false)
-		avail = min(avail, u)
 	}
+	avail = t.bound(l, kinds)
 	l.stalled, l.stallKinds = avail <= from, kinds
 	return avail, nil
+}
+
+// bound is the lowest ID at or past the lane's position, of the kinds,
+// that is in a segment and not cached.
+func (t *Queue) bound(l *lane, kinds queue.StoredMask) storage.MsgID {
+	b := noBound
+	for ki := range l.kinds {
+		if kinds.Has(kindAt(ki)) {
+			u, _ := l.kinds[ki].uncovered(l.pos, false)
+			b = min(b, u)
+		}
+	}
+	return b
 }
 
 // advance moves the lane's read position up to pos: the reads below it
