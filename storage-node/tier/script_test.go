@@ -130,7 +130,7 @@ func (e *env) pick(scan bool) string {
 	}
 	e.job = &j
 	e.picked[j.Seq] = j
-	return fmt.Sprintf("upload %d: lane=%d %v [%d,%d) max=%d\n", j.Seq, j.Lane, j.Kind, j.From, j.To, j.MaxBytes)
+	return fmt.Sprintf("upload %d: lane=%d %v [%d,%d) max=%d/%d\n", j.Seq, j.Lane, j.Kind, j.From, j.To, j.MaxCount, j.MaxBytes)
 }
 
 func (e *env) loadCmd(t *testing.T, c *script.Cmd) string {

@@ -12,14 +12,17 @@ import (
 
 // Upload is an upload job for the uploader: read the lane's records of
 // Kind with From <= ID < To from Pebble (pebblestore.DB.ReadRun), up to
-// MaxBytes of bodies (at least one record), and put them in one segment.
-// Gen and Seq identify it to Commit and Cancel.
+// MaxCount records or MaxBytes of bodies (at least one record), and put
+// them in one segment. MaxCount is SegmentBytes in the hot measure, so
+// empty bodies don't make an endless segment. Gen and Seq identify the
+// job to Commit and Cancel.
 type Upload struct {
 	Queue    storage.QueueID
 	Gen, Seq uint64
 	Lane     uint8
 	Kind     queue.Stored
 	From, To storage.MsgID
+	MaxCount int
 	MaxBytes int64
 }
 
@@ -99,7 +102,7 @@ func (t *Queue) candidate(li uint8, least int64, src Source) (Upload, bool) {
 		start := max(from, t.kind(li, k).hotFrom)
 		if hot[i].N > 0 && hot[i].Weight() >= least && start < src.NextID() {
 			return Upload{Queue: t.id, Gen: t.gen, Lane: li, Kind: k, From: start, To: src.NextID(),
-				MaxBytes: t.cfg.SegmentBytes}, true
+				MaxCount: int(max(1, t.cfg.SegmentBytes/RecordOverhead)), MaxBytes: t.cfg.SegmentBytes}, true
 		}
 	}
 	return Upload{}, false

@@ -28,7 +28,7 @@ func (e *env) upload() string {
 	var recs []segment.Record
 	var bytes int64
 	for _, id := range ids {
-		if bytes >= j.MaxBytes && len(recs) > 0 {
+		if (bytes >= j.MaxBytes || len(recs) == j.MaxCount) && len(recs) > 0 {
 			break
 		}
 		m := l.pebble[j.Kind][id]
