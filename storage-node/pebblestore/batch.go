@@ -1,6 +1,8 @@
 package pebblestore
 
 import (
+	"encoding/binary"
+
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/warrenmq/warren/api/storage"
@@ -55,7 +57,8 @@ func (b *Batch) DeleteLaneRange(q storage.QueueID, lane uint8, from, to storage.
 // synced batch) before the entries go, or the objects are orphans that
 // only the List sweep finds.
 func (b *Batch) DeleteQueue(q storage.QueueID) {
-	for _, p := range []byte{prefixDurable, prefixSpill, prefixSegment, prefixSpillSegment, prefixColdAck, prefixSpillColdAck} {
+	for _, p := range []byte{prefixDurable, prefixSpill, prefixSegment, prefixSpillSegment,
+		prefixColdAck, prefixSpillColdAck, prefixColdRange, prefixSpillRange} {
 		start, end := queueRange(p, q)
 		_ = b.b.DeleteRange(start, end, nil)
 	}
@@ -121,11 +124,24 @@ func (b *Batch) PutColdAck(q storage.QueueID, lane uint8, kind queue.Stored, id 
 	_ = b.b.Set(laneKey(coldAckPrefix(kind), q, lane, id), nil, nil)
 }
 
-// DeleteColdAcks deletes the lane's cold acks of kind with from <= ID < to
-// (those of a segment being deleted).
+// PutColdAckRange records that every record of a segment of kind with
+// from <= ID < to has left the queue: the part of a segment that a purge
+// starting inside it removed, whose IDs are unknown without reading the
+// object. from must be inside the segment, so that deleting the segment's
+// cold acks deletes the range too.
+func (b *Batch) PutColdAckRange(q storage.QueueID, lane uint8, kind queue.Stored, from, to storage.MsgID) {
+	var v [8]byte
+	binary.BigEndian.PutUint64(v[:], uint64(to))
+	_ = b.b.Set(laneKey(coldRangePrefix(kind), q, lane, from), v[:], nil)
+}
+
+// DeleteColdAcks deletes the lane's cold acks of kind with from <= ID < to,
+// single and range ones (a range by where it starts): those of a segment
+// being deleted.
 func (b *Batch) DeleteColdAcks(q storage.QueueID, lane uint8, kind queue.Stored, from, to storage.MsgID) {
-	p := coldAckPrefix(kind)
-	_ = b.b.DeleteRange(laneKey(p, q, lane, from), laneKey(p, q, lane, to), nil)
+	for _, p := range []byte{coldAckPrefix(kind), coldRangePrefix(kind)} {
+		_ = b.b.DeleteRange(laneKey(p, q, lane, from), laneKey(p, q, lane, to), nil)
+	}
 }
 
 // Intent is the kind of an intent record: the prefix of its key.

@@ -31,6 +31,12 @@
 //	                             has left the queue (value empty)
 //	'x' qid:8 lane:1 id:8        cold ack inside a transient segment (dropped
 //	                             at startup)
+//	'r' qid:8 lane:1 from:8      range cold ack: every record of a durable
+//	                             segment with from <= ID < to has left the
+//	                             queue (value: to:8), written by a purge that
+//	                             starts inside a segment
+//	'y' qid:8 lane:1 from:8      range cold ack of a transient segment
+//	                             (dropped at startup)
 //	'w' objkey                   upload intent: the object may exist and is
 //	                             in no table (value empty)
 //	'z' objkey                   delete intent: the object must be deleted
@@ -69,6 +75,8 @@ const (
 	prefixSpillSegment = 'u'
 	prefixColdAck      = 'c'
 	prefixSpillColdAck = 'x'
+	prefixColdRange    = 'r'
+	prefixSpillRange   = 'y'
 	prefixUploadIntent = 'w'
 	prefixDeleteIntent = 'z'
 	formatVersion      = 1

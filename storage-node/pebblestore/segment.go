@@ -106,6 +106,29 @@ func coldAckPrefix(k queue.Stored) byte {
 	return prefixSpillColdAck
 }
 
+func coldRangePrefix(k queue.Stored) byte {
+	if k == queue.Durable {
+		return prefixColdRange
+	}
+	return prefixSpillRange
+}
+
+// IDRange is the IDs with From <= ID < To.
+type IDRange struct{ From, To storage.MsgID }
+
+// decodeColdRange decodes a range cold ack from its key and value: the
+// value is to:8, past from.
+func decodeColdRange(key, val []byte) (IDRange, error) {
+	if len(key) != msgKeyLen || len(val) != 8 {
+		return IDRange{}, fmt.Errorf("range cold ack %x = %x: %w", key, val, ErrCorrupt)
+	}
+	r := IDRange{From: msgIDOf(key), To: storage.MsgID(binary.BigEndian.Uint64(val))}
+	if r.To <= r.From {
+		return IDRange{}, fmt.Errorf("range cold ack [%d, %d): %w", r.From, r.To, ErrCorrupt)
+	}
+	return r, nil
+}
+
 // laneKey is prefix qid:8 lane:1 id:8, the shape of records, table entries
 // and cold acks alike.
 func laneKey(prefix byte, q storage.QueueID, lane uint8, id storage.MsgID) []byte {

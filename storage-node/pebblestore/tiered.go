@@ -37,6 +37,35 @@ func (d *DB) ColdAcks(q storage.QueueID, lane uint8, kind queue.Stored, from, to
 	return dst, it.Error()
 }
 
+// ColdAckRanges appends to dst the lane's range cold acks of kind that
+// overlap [from, to), clipped to it, ascending. A record of a segment
+// block inside one of them has left the queue, like one with a cold ack.
+// A lane holds few: one per purge that started inside a live segment, and
+// they go with the segment.
+func (d *DB) ColdAckRanges(q storage.QueueID, lane uint8, kind queue.Stored, from, to storage.MsgID,
+	dst []IDRange) ([]IDRange, error) {
+	p := coldRangePrefix(kind)
+	it, err := d.db.NewIter(&pebble.IterOptions{LowerBound: laneKey(p, q, lane, 0), UpperBound: laneKey(p, q, lane, to)})
+	if err != nil {
+		return dst, fmt.Errorf("range cold acks of queue %d: %w", q, err)
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		val, err := it.ValueAndErr()
+		if err != nil {
+			return dst, err
+		}
+		r, err := decodeColdRange(it.Key(), val)
+		if err != nil {
+			return dst, err
+		}
+		if r.To > from {
+			dst = append(dst, IDRange{max(r.From, from), min(r.To, to)})
+		}
+	}
+	return dst, it.Error()
+}
+
 // Intents lists the object keys of every intent of kind, sorted. After
 // Recover only delete intents remain; the deleter starts with them.
 func (d *DB) Intents(kind Intent) ([]string, error) {
@@ -92,7 +121,7 @@ func (d *DB) recoverTiered(b *Batch, rec []Recovered) error {
 	if err != nil {
 		return fmt.Errorf("transient segments: %w", err)
 	}
-	for _, p := range []byte{prefixSpill, prefixSpillSegment, prefixSpillColdAck} {
+	for _, p := range []byte{prefixSpill, prefixSpillSegment, prefixSpillColdAck, prefixSpillRange} {
 		_ = b.b.DeleteRange([]byte{p}, []byte{p + 1}, nil)
 	}
 	return d.recoverSegments(b, rec)

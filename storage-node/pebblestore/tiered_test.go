@@ -207,6 +207,67 @@ func TestColdAcks(t *testing.T) {
 	}
 }
 
+// TestColdAckRanges: a purge that starts inside a segment acks the rest
+// of it as a range; a reader sees the ranges that overlap its block,
+// clipped, and deleting the segment's cold acks deletes them too.
+func TestColdAckRanges(t *testing.T) {
+	d := openMem(t, vfs.NewMem())
+	defer d.Close()
+	b := d.NewBatch()
+	b.PutColdAckRange(3, 1, queue.Durable, 10, 20)
+	b.PutColdAckRange(3, 1, queue.Durable, 30, 31)
+	b.PutColdAckRange(3, 1, queue.Spill, 10, 20)
+	b.PutColdAckRange(3, 2, queue.Durable, 10, 20)
+	commit(t, d, b)
+	check := func(kind queue.Stored, from, to storage.MsgID, want ...IDRange) {
+		t.Helper()
+		got, err := d.ColdAckRanges(3, 1, kind, from, to, nil)
+		if err != nil || !slices.Equal(got, want) {
+			t.Fatalf("ColdAckRanges(%v, %d, %d) = %v, %v; want %v", kind, from, to, got, err, want)
+		}
+	}
+	check(queue.Durable, 0, 100, IDRange{10, 20}, IDRange{30, 31})
+	check(queue.Durable, 15, 31, IDRange{15, 20}, IDRange{30, 31})
+	check(queue.Durable, 20, 30)
+	check(queue.Durable, 0, 10)
+	check(queue.Spill, 19, 25, IDRange{19, 20})
+	b = d.NewBatch()
+	b.DeleteColdAcks(3, 1, queue.Durable, 5, 21)
+	commit(t, d, b)
+	check(queue.Durable, 0, 100, IDRange{30, 31})
+	check(queue.Spill, 0, 100, IDRange{10, 20})
+}
+
+func TestDecodeColdRangeCorrupt(t *testing.T) {
+	key := laneKey(prefixColdRange, 3, 1, 10)
+	for name, c := range map[string]struct{ key, val []byte }{
+		"short key":   {key[:17], []byte{0, 0, 0, 0, 0, 0, 0, 20}},
+		"short value": {key, []byte{0, 0, 0, 20}},
+		"empty range": {key, []byte{0, 0, 0, 0, 0, 0, 0, 10}},
+		"backwards":   {key, []byte{0, 0, 0, 0, 0, 0, 0, 9}},
+	} {
+		if _, err := decodeColdRange(c.key, c.val); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%s: err = %v, want ErrCorrupt", name, err)
+		}
+	}
+}
+
+func FuzzDecodeColdRange(f *testing.F) {
+	f.Add(laneKey(prefixColdRange, 3, 1, 10), []byte{0, 0, 0, 0, 0, 0, 0, 20})
+	f.Fuzz(func(t *testing.T, key, val []byte) {
+		r, err := decodeColdRange(key, val)
+		if err != nil {
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("error %v does not wrap ErrCorrupt", err)
+			}
+			return
+		}
+		if r.To <= r.From || r.From != msgIDOf(key) {
+			t.Fatalf("decodeColdRange(%x, %x) = %+v", key, val, r)
+		}
+	})
+}
+
 func TestIntents(t *testing.T) {
 	d := openMem(t, vfs.NewMem())
 	defer d.Close()
@@ -232,7 +293,8 @@ func TestIntents(t *testing.T) {
 func tierKeys(t *testing.T, d *DB) map[byte]int {
 	t.Helper()
 	out := map[byte]int{}
-	for _, p := range []byte{prefixSegment, prefixSpillSegment, prefixColdAck, prefixSpillColdAck, prefixUploadIntent, prefixDeleteIntent, prefixSpill} {
+	for _, p := range []byte{prefixSegment, prefixSpillSegment, prefixColdAck, prefixSpillColdAck,
+		prefixColdRange, prefixSpillRange, prefixUploadIntent, prefixDeleteIntent, prefixSpill} {
 		if err := d.scan(p, func([]byte, []byte) error { out[p]++; return nil }); err != nil {
 			t.Fatal(err)
 		}
@@ -252,13 +314,14 @@ func TestDeleteQueueTierKeys(t *testing.T) {
 			s := seg(q, 1, kind, 10, 20)
 			b.PutSegment(&s)
 			b.PutColdAck(q, 1, kind, 11)
+			b.PutColdAckRange(q, 1, kind, 12, 15)
 		}
 	}
 	commit(t, d, b)
 	b = d.NewBatch()
 	b.DeleteQueue(3)
 	commit(t, d, b)
-	want := map[byte]int{'g': 1, 'u': 1, 'c': 1, 'x': 1}
+	want := map[byte]int{'g': 1, 'u': 1, 'c': 1, 'x': 1, 'r': 1, 'y': 1}
 	if got := tierKeys(t, d); !reflect.DeepEqual(got, want) {
 		t.Fatalf("after deleting queue 3: %v, want queue 4's keys only %v", got, want)
 	}
@@ -295,6 +358,9 @@ func TestRecoverTier(t *testing.T) {
 	b.PutColdAck(3, 1, queue.Durable, 6)  // in below: goes with it
 	b.PutColdAck(3, 1, queue.Durable, 12) // in liveSeg: stays
 	b.PutColdAck(3, 1, queue.Spill, 22)
+	b.PutColdAckRange(3, 1, queue.Durable, 7, 9)   // in below: goes with it
+	b.PutColdAckRange(3, 1, queue.Durable, 15, 19) // in liveSeg: stays
+	b.PutColdAckRange(3, 1, queue.Spill, 25, 28)
 	b.PutMessage(3, 1, &queue.Entry{ID: 40, Msg: msg("s"), Stored: queue.Spill})
 	b.PutIntent(IntentUpload, "up/1")
 	b.PutIntent(IntentDelete, "del/1")
@@ -318,7 +384,7 @@ func TestRecoverTier(t *testing.T) {
 		if got, err := d.Intents(IntentDelete); err != nil || !slices.Equal(got, want) {
 			t.Fatalf("round %d: delete intents %q, %v; want %q", round, got, err, want)
 		}
-		if got, want := tierKeys(t, d), map[byte]int{'g': 1, 'c': 1, 'z': 6}; !reflect.DeepEqual(got, want) {
+		if got, want := tierKeys(t, d), map[byte]int{'g': 1, 'c': 1, 'r': 1, 'z': 6}; !reflect.DeepEqual(got, want) {
 			t.Fatalf("round %d: keys left %v, want %v", round, got, want)
 		}
 	}
