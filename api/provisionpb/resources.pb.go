@@ -13,6 +13,7 @@ package provisionpb
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -564,6 +565,472 @@ func (x *Token) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+// Exchange is a declared exchange of a vhost.
+type Exchange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Vhost         string                 `protobuf:"bytes,1,opt,name=vhost,proto3" json:"vhost,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Type          string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	Durable       bool                   `protobuf:"varint,4,opt,name=durable,proto3" json:"durable,omitempty"`
+	AutoDelete    bool                   `protobuf:"varint,5,opt,name=auto_delete,json=autoDelete,proto3" json:"auto_delete,omitempty"`
+	Internal      bool                   `protobuf:"varint,6,opt,name=internal,proto3" json:"internal,omitempty"`
+	Arguments     *structpb.Struct       `protobuf:"bytes,7,opt,name=arguments,proto3" json:"arguments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Exchange) Reset() {
+	*x = Exchange{}
+	mi := &file_warren_provision_v1_resources_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Exchange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Exchange) ProtoMessage() {}
+
+func (x *Exchange) ProtoReflect() protoreflect.Message {
+	mi := &file_warren_provision_v1_resources_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Exchange.ProtoReflect.Descriptor instead.
+func (*Exchange) Descriptor() ([]byte, []int) {
+	return file_warren_provision_v1_resources_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Exchange) GetVhost() string {
+	if x != nil {
+		return x.Vhost
+	}
+	return ""
+}
+
+func (x *Exchange) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Exchange) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *Exchange) GetDurable() bool {
+	if x != nil {
+		return x.Durable
+	}
+	return false
+}
+
+func (x *Exchange) GetAutoDelete() bool {
+	if x != nil {
+		return x.AutoDelete
+	}
+	return false
+}
+
+func (x *Exchange) GetInternal() bool {
+	if x != nil {
+		return x.Internal
+	}
+	return false
+}
+
+func (x *Exchange) GetArguments() *structpb.Struct {
+	if x != nil {
+		return x.Arguments
+	}
+	return nil
+}
+
+// QueueStats are a queue's live counts, from the storage node that owns it.
+type QueueStats struct {
+	state                  protoimpl.MessageState `protogen:"open.v1"`
+	MessagesReady          uint64                 `protobuf:"varint,1,opt,name=messages_ready,json=messagesReady,proto3" json:"messages_ready,omitempty"`
+	MessagesUnacknowledged uint64                 `protobuf:"varint,2,opt,name=messages_unacknowledged,json=messagesUnacknowledged,proto3" json:"messages_unacknowledged,omitempty"`
+	Consumers              uint32                 `protobuf:"varint,3,opt,name=consumers,proto3" json:"consumers,omitempty"`
+	// Bytes of the ready messages' bodies.
+	MessageBytesReady uint64 `protobuf:"varint,4,opt,name=message_bytes_ready,json=messageBytesReady,proto3" json:"message_bytes_ready,omitempty"`
+	// Bytes kept on the storage node and in the object store; 0 until
+	// tiering reports them.
+	HotBytes      uint64 `protobuf:"varint,5,opt,name=hot_bytes,json=hotBytes,proto3" json:"hot_bytes,omitempty"`
+	ColdBytes     uint64 `protobuf:"varint,6,opt,name=cold_bytes,json=coldBytes,proto3" json:"cold_bytes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *QueueStats) Reset() {
+	*x = QueueStats{}
+	mi := &file_warren_provision_v1_resources_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *QueueStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*QueueStats) ProtoMessage() {}
+
+func (x *QueueStats) ProtoReflect() protoreflect.Message {
+	mi := &file_warren_provision_v1_resources_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use QueueStats.ProtoReflect.Descriptor instead.
+func (*QueueStats) Descriptor() ([]byte, []int) {
+	return file_warren_provision_v1_resources_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *QueueStats) GetMessagesReady() uint64 {
+	if x != nil {
+		return x.MessagesReady
+	}
+	return 0
+}
+
+func (x *QueueStats) GetMessagesUnacknowledged() uint64 {
+	if x != nil {
+		return x.MessagesUnacknowledged
+	}
+	return 0
+}
+
+func (x *QueueStats) GetConsumers() uint32 {
+	if x != nil {
+		return x.Consumers
+	}
+	return 0
+}
+
+func (x *QueueStats) GetMessageBytesReady() uint64 {
+	if x != nil {
+		return x.MessageBytesReady
+	}
+	return 0
+}
+
+func (x *QueueStats) GetHotBytes() uint64 {
+	if x != nil {
+		return x.HotBytes
+	}
+	return 0
+}
+
+func (x *QueueStats) GetColdBytes() uint64 {
+	if x != nil {
+		return x.ColdBytes
+	}
+	return 0
+}
+
+// Queue is a declared queue of a vhost and where it lives.
+type Queue struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Vhost      string                 `protobuf:"bytes,1,opt,name=vhost,proto3" json:"vhost,omitempty"`
+	Name       string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Durable    bool                   `protobuf:"varint,3,opt,name=durable,proto3" json:"durable,omitempty"`
+	AutoDelete bool                   `protobuf:"varint,4,opt,name=auto_delete,json=autoDelete,proto3" json:"auto_delete,omitempty"`
+	Exclusive  bool                   `protobuf:"varint,5,opt,name=exclusive,proto3" json:"exclusive,omitempty"`
+	Arguments  *structpb.Struct       `protobuf:"bytes,6,opt,name=arguments,proto3" json:"arguments,omitempty"`
+	// The storage node that owns it.
+	Node string `protobuf:"bytes,7,opt,name=node,proto3" json:"node,omitempty"`
+	// Absent when the owning node did not answer.
+	Stats         *QueueStats `protobuf:"bytes,8,opt,name=stats,proto3" json:"stats,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Queue) Reset() {
+	*x = Queue{}
+	mi := &file_warren_provision_v1_resources_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Queue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Queue) ProtoMessage() {}
+
+func (x *Queue) ProtoReflect() protoreflect.Message {
+	mi := &file_warren_provision_v1_resources_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Queue.ProtoReflect.Descriptor instead.
+func (*Queue) Descriptor() ([]byte, []int) {
+	return file_warren_provision_v1_resources_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Queue) GetVhost() string {
+	if x != nil {
+		return x.Vhost
+	}
+	return ""
+}
+
+func (x *Queue) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Queue) GetDurable() bool {
+	if x != nil {
+		return x.Durable
+	}
+	return false
+}
+
+func (x *Queue) GetAutoDelete() bool {
+	if x != nil {
+		return x.AutoDelete
+	}
+	return false
+}
+
+func (x *Queue) GetExclusive() bool {
+	if x != nil {
+		return x.Exclusive
+	}
+	return false
+}
+
+func (x *Queue) GetArguments() *structpb.Struct {
+	if x != nil {
+		return x.Arguments
+	}
+	return nil
+}
+
+func (x *Queue) GetNode() string {
+	if x != nil {
+		return x.Node
+	}
+	return ""
+}
+
+func (x *Queue) GetStats() *QueueStats {
+	if x != nil {
+		return x.Stats
+	}
+	return nil
+}
+
+// Binding links a source exchange to a queue or an exchange.
+type Binding struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Vhost       string                 `protobuf:"bytes,1,opt,name=vhost,proto3" json:"vhost,omitempty"`
+	Source      string                 `protobuf:"bytes,2,opt,name=source,proto3" json:"source,omitempty"`
+	Destination string                 `protobuf:"bytes,3,opt,name=destination,proto3" json:"destination,omitempty"`
+	// queue or exchange.
+	DestinationType string           `protobuf:"bytes,4,opt,name=destination_type,json=destinationType,proto3" json:"destination_type,omitempty"`
+	RoutingKey      string           `protobuf:"bytes,5,opt,name=routing_key,json=routingKey,proto3" json:"routing_key,omitempty"`
+	Arguments       *structpb.Struct `protobuf:"bytes,6,opt,name=arguments,proto3" json:"arguments,omitempty"`
+	// Names the binding among those with the same ends, as RabbitMQ's HTTP
+	// API: the routing key, "~" when empty, followed by "~" and a hash of
+	// the arguments when there are any.
+	PropertiesKey string `protobuf:"bytes,7,opt,name=properties_key,json=propertiesKey,proto3" json:"properties_key,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Binding) Reset() {
+	*x = Binding{}
+	mi := &file_warren_provision_v1_resources_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Binding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Binding) ProtoMessage() {}
+
+func (x *Binding) ProtoReflect() protoreflect.Message {
+	mi := &file_warren_provision_v1_resources_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Binding.ProtoReflect.Descriptor instead.
+func (*Binding) Descriptor() ([]byte, []int) {
+	return file_warren_provision_v1_resources_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *Binding) GetVhost() string {
+	if x != nil {
+		return x.Vhost
+	}
+	return ""
+}
+
+func (x *Binding) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Binding) GetDestination() string {
+	if x != nil {
+		return x.Destination
+	}
+	return ""
+}
+
+func (x *Binding) GetDestinationType() string {
+	if x != nil {
+		return x.DestinationType
+	}
+	return ""
+}
+
+func (x *Binding) GetRoutingKey() string {
+	if x != nil {
+		return x.RoutingKey
+	}
+	return ""
+}
+
+func (x *Binding) GetArguments() *structpb.Struct {
+	if x != nil {
+		return x.Arguments
+	}
+	return nil
+}
+
+func (x *Binding) GetPropertiesKey() string {
+	if x != nil {
+		return x.PropertiesKey
+	}
+	return ""
+}
+
+// Policy is a named set of queue or exchange settings matched by pattern.
+type Policy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Vhost         string                 `protobuf:"bytes,1,opt,name=vhost,proto3" json:"vhost,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Pattern       string                 `protobuf:"bytes,3,opt,name=pattern,proto3" json:"pattern,omitempty"`
+	ApplyTo       string                 `protobuf:"bytes,4,opt,name=apply_to,json=applyTo,proto3" json:"apply_to,omitempty"`
+	Priority      int32                  `protobuf:"varint,5,opt,name=priority,proto3" json:"priority,omitempty"`
+	Definition    *structpb.Struct       `protobuf:"bytes,6,opt,name=definition,proto3" json:"definition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Policy) Reset() {
+	*x = Policy{}
+	mi := &file_warren_provision_v1_resources_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Policy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Policy) ProtoMessage() {}
+
+func (x *Policy) ProtoReflect() protoreflect.Message {
+	mi := &file_warren_provision_v1_resources_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Policy.ProtoReflect.Descriptor instead.
+func (*Policy) Descriptor() ([]byte, []int) {
+	return file_warren_provision_v1_resources_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Policy) GetVhost() string {
+	if x != nil {
+		return x.Vhost
+	}
+	return ""
+}
+
+func (x *Policy) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Policy) GetPattern() string {
+	if x != nil {
+		return x.Pattern
+	}
+	return ""
+}
+
+func (x *Policy) GetApplyTo() string {
+	if x != nil {
+		return x.ApplyTo
+	}
+	return ""
+}
+
+func (x *Policy) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+func (x *Policy) GetDefinition() *structpb.Struct {
+	if x != nil {
+		return x.Definition
+	}
+	return nil
+}
+
 // Error is the body of every failed call, with the HTTP status that fits.
 type Error struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -582,7 +1049,7 @@ type Error struct {
 
 func (x *Error) Reset() {
 	*x = Error{}
-	mi := &file_warren_provision_v1_resources_proto_msgTypes[6]
+	mi := &file_warren_provision_v1_resources_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -594,7 +1061,7 @@ func (x *Error) String() string {
 func (*Error) ProtoMessage() {}
 
 func (x *Error) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_provision_v1_resources_proto_msgTypes[6]
+	mi := &file_warren_provision_v1_resources_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -607,7 +1074,7 @@ func (x *Error) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Error.ProtoReflect.Descriptor instead.
 func (*Error) Descriptor() ([]byte, []int) {
-	return file_warren_provision_v1_resources_proto_rawDescGZIP(), []int{6}
+	return file_warren_provision_v1_resources_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Error) GetCode() string {
@@ -628,7 +1095,7 @@ var File_warren_provision_v1_resources_proto protoreflect.FileDescriptor
 
 const file_warren_provision_v1_resources_proto_rawDesc = "" +
 	"\n" +
-	"#warren/provision/v1/resources.proto\x12\x13warren.provision.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x04\n" +
+	"#warren/provision/v1/resources.proto\x12\x13warren.provision.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\x04\n" +
 	"\x06Quotas\x12,\n" +
 	"\x0fmax_connections\x18\x01 \x01(\rH\x00R\x0emaxConnections\x88\x01\x01\x12B\n" +
 	"\x1bmax_channels_per_connection\x18\x02 \x01(\rH\x01R\x18maxChannelsPerConnection\x88\x01\x01\x12\"\n" +
@@ -681,7 +1148,53 @@ const file_warren_provision_v1_resources_proto_rawDesc = "" +
 	"\binstance\x18\x02 \x01(\tR\binstance\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12;\n" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"5\n" +
+	"createTime\"\xd6\x01\n" +
+	"\bExchange\x12\x14\n" +
+	"\x05vhost\x18\x01 \x01(\tR\x05vhost\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x18\n" +
+	"\adurable\x18\x04 \x01(\bR\adurable\x12\x1f\n" +
+	"\vauto_delete\x18\x05 \x01(\bR\n" +
+	"autoDelete\x12\x1a\n" +
+	"\binternal\x18\x06 \x01(\bR\binternal\x125\n" +
+	"\targuments\x18\a \x01(\v2\x17.google.protobuf.StructR\targuments\"\xf6\x01\n" +
+	"\n" +
+	"QueueStats\x12%\n" +
+	"\x0emessages_ready\x18\x01 \x01(\x04R\rmessagesReady\x127\n" +
+	"\x17messages_unacknowledged\x18\x02 \x01(\x04R\x16messagesUnacknowledged\x12\x1c\n" +
+	"\tconsumers\x18\x03 \x01(\rR\tconsumers\x12.\n" +
+	"\x13message_bytes_ready\x18\x04 \x01(\x04R\x11messageBytesReady\x12\x1b\n" +
+	"\thot_bytes\x18\x05 \x01(\x04R\bhotBytes\x12\x1d\n" +
+	"\n" +
+	"cold_bytes\x18\x06 \x01(\x04R\tcoldBytes\"\x8c\x02\n" +
+	"\x05Queue\x12\x14\n" +
+	"\x05vhost\x18\x01 \x01(\tR\x05vhost\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
+	"\adurable\x18\x03 \x01(\bR\adurable\x12\x1f\n" +
+	"\vauto_delete\x18\x04 \x01(\bR\n" +
+	"autoDelete\x12\x1c\n" +
+	"\texclusive\x18\x05 \x01(\bR\texclusive\x125\n" +
+	"\targuments\x18\x06 \x01(\v2\x17.google.protobuf.StructR\targuments\x12\x12\n" +
+	"\x04node\x18\a \x01(\tR\x04node\x125\n" +
+	"\x05stats\x18\b \x01(\v2\x1f.warren.provision.v1.QueueStatsR\x05stats\"\x83\x02\n" +
+	"\aBinding\x12\x14\n" +
+	"\x05vhost\x18\x01 \x01(\tR\x05vhost\x12\x16\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\x12 \n" +
+	"\vdestination\x18\x03 \x01(\tR\vdestination\x12)\n" +
+	"\x10destination_type\x18\x04 \x01(\tR\x0fdestinationType\x12\x1f\n" +
+	"\vrouting_key\x18\x05 \x01(\tR\n" +
+	"routingKey\x125\n" +
+	"\targuments\x18\x06 \x01(\v2\x17.google.protobuf.StructR\targuments\x12%\n" +
+	"\x0eproperties_key\x18\a \x01(\tR\rpropertiesKey\"\xbc\x01\n" +
+	"\x06Policy\x12\x14\n" +
+	"\x05vhost\x18\x01 \x01(\tR\x05vhost\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
+	"\apattern\x18\x03 \x01(\tR\apattern\x12\x19\n" +
+	"\bapply_to\x18\x04 \x01(\tR\aapplyTo\x12\x1a\n" +
+	"\bpriority\x18\x05 \x01(\x05R\bpriority\x127\n" +
+	"\n" +
+	"definition\x18\x06 \x01(\v2\x17.google.protobuf.StructR\n" +
+	"definition\"5\n" +
 	"\x05Error\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessageB8Z6github.com/warrenmq/warren/api/provisionpb;provisionpbb\x06proto3"
@@ -699,7 +1212,7 @@ func file_warren_provision_v1_resources_proto_rawDescGZIP() []byte {
 }
 
 var file_warren_provision_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_warren_provision_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_warren_provision_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_warren_provision_v1_resources_proto_goTypes = []any{
 	(Instance_Status)(0),          // 0: warren.provision.v1.Instance.Status
 	(*Quotas)(nil),                // 1: warren.provision.v1.Quotas
@@ -708,19 +1221,30 @@ var file_warren_provision_v1_resources_proto_goTypes = []any{
 	(*User)(nil),                  // 4: warren.provision.v1.User
 	(*Permission)(nil),            // 5: warren.provision.v1.Permission
 	(*Token)(nil),                 // 6: warren.provision.v1.Token
-	(*Error)(nil),                 // 7: warren.provision.v1.Error
-	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*Exchange)(nil),              // 7: warren.provision.v1.Exchange
+	(*QueueStats)(nil),            // 8: warren.provision.v1.QueueStats
+	(*Queue)(nil),                 // 9: warren.provision.v1.Queue
+	(*Binding)(nil),               // 10: warren.provision.v1.Binding
+	(*Policy)(nil),                // 11: warren.provision.v1.Policy
+	(*Error)(nil),                 // 12: warren.provision.v1.Error
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),       // 14: google.protobuf.Struct
 }
 var file_warren_provision_v1_resources_proto_depIdxs = []int32{
-	1, // 0: warren.provision.v1.Instance.quotas:type_name -> warren.provision.v1.Quotas
-	0, // 1: warren.provision.v1.Instance.status:type_name -> warren.provision.v1.Instance.Status
-	8, // 2: warren.provision.v1.Instance.create_time:type_name -> google.protobuf.Timestamp
-	8, // 3: warren.provision.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	1,  // 0: warren.provision.v1.Instance.quotas:type_name -> warren.provision.v1.Quotas
+	0,  // 1: warren.provision.v1.Instance.status:type_name -> warren.provision.v1.Instance.Status
+	13, // 2: warren.provision.v1.Instance.create_time:type_name -> google.protobuf.Timestamp
+	13, // 3: warren.provision.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	14, // 4: warren.provision.v1.Exchange.arguments:type_name -> google.protobuf.Struct
+	14, // 5: warren.provision.v1.Queue.arguments:type_name -> google.protobuf.Struct
+	8,  // 6: warren.provision.v1.Queue.stats:type_name -> warren.provision.v1.QueueStats
+	14, // 7: warren.provision.v1.Binding.arguments:type_name -> google.protobuf.Struct
+	14, // 8: warren.provision.v1.Policy.definition:type_name -> google.protobuf.Struct
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_warren_provision_v1_resources_proto_init() }
@@ -735,7 +1259,7 @@ func file_warren_provision_v1_resources_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_warren_provision_v1_resources_proto_rawDesc), len(file_warren_provision_v1_resources_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   7,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

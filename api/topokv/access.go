@@ -8,18 +8,20 @@ import (
 
 // Access is one instance's access records as the mirror holds them: the
 // instance record, its users and their permissions; what a gateway reads
-// to log a user in and check what it may do. Read it only inside
-// Mirror.ReadAccess.
+// to log a user in and check what it may do. It also holds the policies,
+// which nothing routes by yet. Read it only inside Mirror.ReadAccess.
 type Access struct {
 	instance *topology.Instance // nil while there is no record
 	users    map[string]topology.User
 	perms    map[permID]topology.Permission
+	policies map[permID]topology.Policy // by vhost and policy name
 }
 
 type permID struct{ vhost, user string }
 
 func newAccess() *Access {
-	return &Access{users: map[string]topology.User{}, perms: map[permID]topology.Permission{}}
+	return &Access{users: map[string]topology.User{}, perms: map[permID]topology.Permission{},
+		policies: map[permID]topology.Policy{}}
 }
 
 // Instance returns the instance record, if there is one.
@@ -56,12 +58,25 @@ func (a *Access) Permissions(fn func(topology.Permission)) {
 	}
 }
 
+// Policy returns a policy of a vhost.
+func (a *Access) Policy(vhost, name string) (topology.Policy, bool) {
+	p, ok := a.policies[permID{vhost, name}]
+	return p, ok
+}
+
+// Policies calls fn for every policy, in no order.
+func (a *Access) Policies(fn func(topology.Policy)) {
+	for _, p := range a.policies {
+		fn(p)
+	}
+}
+
 func (a *Access) empty() bool {
-	return a.instance == nil && len(a.users) == 0 && len(a.perms) == 0
+	return a.instance == nil && len(a.users) == 0 && len(a.perms) == 0 && len(a.policies) == 0
 }
 
 func isAccessKind(kind string) bool {
-	return kind == kindInstance || kind == kindUser || kind == kindPermission
+	return kind == kindInstance || kind == kindUser || kind == kindPermission || kind == kindPolicy
 }
 
 // applyAccessLocked folds an instance, user or permission entry into the
@@ -107,6 +122,13 @@ func (a *Access) put(pk parsedKey, val []byte) error {
 		}
 		p.VHost, p.User = pk.vhost, pk.name
 		a.perms[permID{pk.vhost, pk.name}] = p
+	case kindPolicy:
+		p, err := DecodePolicy(val)
+		if err != nil {
+			return err
+		}
+		p.VHost, p.Name = pk.vhost, pk.name
+		a.policies[permID{pk.vhost, pk.name}] = p
 	}
 	return nil
 }
@@ -119,6 +141,8 @@ func (a *Access) remove(pk parsedKey) {
 		delete(a.users, pk.name)
 	case kindPermission:
 		delete(a.perms, permID{pk.vhost, pk.name})
+	case kindPolicy:
+		delete(a.policies, permID{pk.vhost, pk.name})
 	}
 }
 

@@ -22,6 +22,7 @@ func TestAccessKeysRoundTrip(t *testing.T) {
 		{UserKey("acme", "a.b:c"), parsedKey{kind: kindUser, inst: "acme", name: "a.b:c"}},
 		{PermissionKey("acme", "/", "bob"), parsedKey{kind: kindPermission, inst: "acme", vhost: "/", name: "bob"}},
 		{VHostKey("acme", "prod.eu"), parsedKey{kind: kindVHost, inst: "acme", vhost: "prod.eu"}},
+		{PolicyKey("acme", "/", "ttl.all"), parsedKey{kind: kindPolicy, inst: "acme", vhost: "/", name: "ttl.all"}},
 	} {
 		if got, ok := parseKey(c.key); !ok || got != c.want {
 			t.Errorf("%s: parsed %+v ok=%v, want %+v", c.key, got, ok, c.want)
@@ -43,7 +44,7 @@ func TestContentFilters(t *testing.T) {
 	keys := []string{
 		InstanceKey("a"), VHostKey("a", "/"), VHostKey("a", "v2"), UserKey("a", "u"),
 		PermissionKey("a", "/", "u"), PermissionKey("a", "v2", "u"),
-		ExchangeKey("a", "/", "x"), QueueKey("a", "/", "q"), ExchangeKey("a", "v2", "x"),
+		ExchangeKey("a", "/", "x"), QueueKey("a", "/", "q"), ExchangeKey("a", "v2", "x"), PolicyKey("a", "/", "p"),
 		VHostKey("ab", "/"), QueueKey("ab", "/", "q"), UserKey("ab", "u"), InstanceKey("ab"),
 	}
 	for _, k := range keys {
@@ -65,10 +66,10 @@ func TestContentFilters(t *testing.T) {
 	}
 	sorted := func(k ...string) []string { slices.Sort(k); return k }
 	if got, want := list(VHostContents("a", "/")), sorted(PermissionKey("a", "/", "u"),
-		ExchangeKey("a", "/", "x"), QueueKey("a", "/", "q")); !slices.Equal(got, want) {
+		ExchangeKey("a", "/", "x"), QueueKey("a", "/", "q"), PolicyKey("a", "/", "p")); !slices.Equal(got, want) {
 		t.Errorf("vhost contents: got %v, want %v", got, want)
 	}
-	if got, want := list(InstanceContents("a")), sorted(keys[1:9]...); !slices.Equal(got, want) {
+	if got, want := list(InstanceContents("a")), sorted(keys[1:10]...); !slices.Equal(got, want) {
 		t.Errorf("instance contents: got %v, want %v", got, want)
 	}
 }
@@ -93,7 +94,9 @@ func TestMirrorFollowsAccessRecords(t *testing.T) {
 	put(InstanceKey("acme"), must(t)(EncodeInstance(inst)))
 	put(VHostKey("acme", "v"), must(t)(EncodeVHost(topology.VHost{Description: "d", Tags: []string{"t"}})))
 	put(UserKey("acme", "bob"), must(t)(EncodeUser(topology.User{PasswordHash: "h", Tags: []string{"management"}})))
-	rev := put(PermissionKey("acme", "v", "bob"), must(t)(EncodePermission(topology.FullAccess("", ""))))
+	put(PermissionKey("acme", "v", "bob"), must(t)(EncodePermission(topology.FullAccess("", ""))))
+	pol := topology.Policy{Pattern: "^q", ApplyTo: "queues", Priority: 2, Definition: map[string]any{"max-length": 10.0}}
+	rev := put(PolicyKey("acme", "v", "cap"), must(t)(EncodePolicy(pol)))
 	if err := m.WaitFor(ctx, rev); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +110,9 @@ func TestMirrorFollowsAccessRecords(t *testing.T) {
 		if p, ok := a.Permission("v", "bob"); !ok || p.VHost != "v" || p.User != "bob" || p.Read != ".*" {
 			t.Errorf("permission %+v ok=%v", p, ok)
 		}
+		if p, ok := a.Policy("v", "cap"); !ok || p.VHost != "v" || p.Name != "cap" || p.Priority != 2 || p.Definition["max-length"] != 10.0 {
+			t.Errorf("policy %+v ok=%v", p, ok)
+		}
 	})
 	m.Read("acme", func(ix *route.Index) {
 		if v, ok := ix.VHostRecord("v"); !ok || v.Name != "v" || v.Description != "d" {
@@ -118,7 +124,7 @@ func TestMirrorFollowsAccessRecords(t *testing.T) {
 			t.Error("instances are not isolated")
 		}
 	})
-	deleteAll(ctx, t, kv, InstanceKey("acme"), UserKey("acme", "bob"), PermissionKey("acme", "v", "bob"))
+	deleteAll(ctx, t, kv, InstanceKey("acme"), UserKey("acme", "bob"), PermissionKey("acme", "v", "bob"), PolicyKey("acme", "v", "cap"))
 	if err := m.WaitFor(ctx, put(VHostKey("acme", "v2"), []byte("{}"))); err != nil {
 		t.Fatal(err)
 	}

@@ -26,12 +26,14 @@ const (
 	kindExchange   = "x"
 	kindQueue      = "q"
 	kindBinding    = "b"
+	kindPolicy     = "y"
 )
 
 // keyTokens is how many dot-separated tokens each kind's key has.
 var keyTokens = map[string]int{
 	kindInstance: 2, kindVHost: 3, kindUser: 3,
 	kindPermission: 4, kindExchange: 4, kindQueue: 4, kindBinding: 4,
+	kindPolicy: 4,
 }
 
 // token makes any name safe as a KV key token (KV keys allow only
@@ -63,6 +65,11 @@ func PermissionKey(inst, vhost, user string) string {
 	return kindPermission + "." + token(inst) + "." + token(vhost) + "." + token(user)
 }
 
+// PolicyKey is the key of a policy record.
+func PolicyKey(inst, vhost, name string) string {
+	return kindPolicy + "." + token(inst) + "." + token(vhost) + "." + token(name)
+}
+
 // InstanceContents is a KV key filter matching every record of an
 // instance but the instance record itself.
 func InstanceContents(inst string) string {
@@ -70,7 +77,7 @@ func InstanceContents(inst string) string {
 }
 
 // VHostContents is a KV key filter matching the exchanges, queues,
-// bindings and permissions of a vhost, but not the vhost record.
+// bindings, permissions and policies of a vhost, but not the vhost record.
 func VHostContents(inst, vhost string) string {
 	return "*." + token(inst) + "." + token(vhost) + ".*"
 }
@@ -157,7 +164,7 @@ func untokenAnd(ok bool, t string) (string, bool) {
 // that refers to it, so that a mirror never holds a binding whose ends are
 // gone, and a vhost or instance goes last of all.
 var deleteRank = map[string]int{
-	kindPermission: 0, kindBinding: 1, kindQueue: 2, kindExchange: 3,
+	kindPermission: 0, kindPolicy: 0, kindBinding: 1, kindQueue: 2, kindExchange: 3,
 	kindUser: 4, kindVHost: 5, kindInstance: 6,
 }
 

@@ -131,3 +131,11 @@ func decodeJSON[T any](what string, b []byte) (T, error) {
 	}
 	return v, nil
 }
+
+// EncodePolicy encodes a policy record.
+func EncodePolicy(p topology.Policy) ([]byte, error) { return json.Marshal(p) }
+
+// DecodePolicy decodes a policy record.
+func DecodePolicy(b []byte) (topology.Policy, error) {
+	return decodeJSON[topology.Policy]("policy", b)
+}
