@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -34,6 +35,11 @@ type Mirror struct {
 	}
 	log    *slog.Logger
 	resume chan struct{} // Resume's request for a new watch; holds at most one
+	// accessGen counts applied changes to instance, vhost, user and
+	// permission records. It is read without the lock: a gateway compares
+	// it on every permission check to know whether its cached decisions
+	// still hold, and must not take mu on the publish path for that.
+	accessGen atomic.Uint64
 }
 
 // OpenBucket creates the topology bucket if needed and returns it.
@@ -241,6 +247,12 @@ func (m *Mirror) applyLocked(e jetstream.KeyValueEntry) error {
 	if !ok {
 		return errors.New("unparseable key")
 	}
+	if isAccessKind(pk.kind) || pk.kind == kindVHost {
+		// Bumped after the change, under mu: a reader that loads the
+		// generation before reading the records never holds stale records
+		// under the current generation.
+		defer m.accessGen.Add(1)
+	}
 	if isAccessKind(pk.kind) {
 		return m.applyAccessLocked(pk, e)
 	}
@@ -317,6 +329,13 @@ func (m *Mirror) Read(inst string, fn func(ix *route.Index)) {
 }
 
 var emptyIndex = route.NewIndex()
+
+// AccessGeneration changes whenever an instance, vhost, user or
+// permission record changes, in any instance. What was derived from those
+// records (a verified login, compiled permissions, a vhost check) holds
+// while the generation is the one loaded before reading them. It costs one atomic
+// load, so it may be checked on every publish.
+func (m *Mirror) AccessGeneration() uint64 { return m.accessGen.Load() }
 
 // Revision is the last KV revision applied.
 func (m *Mirror) Revision() uint64 {
