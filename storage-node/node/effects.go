@@ -28,15 +28,38 @@ func (f *effects) Store(q storage.QueueID, lane uint8, e queue.Entry) {
 	}
 }
 
+// Delete removes a record; a record that lives in a segment gets a cold
+// ack instead (TIERING.md §3).
 func (f *effects) Delete(q storage.QueueID, lane uint8, id storage.MsgID, kind queue.Stored) {
+	if tq := f.s.tierOf(q); tq != nil && tq.Delete(lane, kind, id) {
+		f.s.batch.PutColdAck(q, lane, kind, id)
+		return
+	}
 	f.s.batch.DeleteMessage(q, lane, id, kind)
 }
 
+// DeleteRange removes the lane's records in [from, to); the parts of
+// segments that a purge starting inside them removed get range cold acks
+// (their IDs are unknown without reading the objects).
 func (f *effects) DeleteRange(q storage.QueueID, lane uint8, from, to storage.MsgID) {
 	f.s.batch.DeleteLaneRange(q, lane, from, to)
+	tq := f.s.tierOf(q)
+	if tq == nil {
+		return
+	}
+	for _, r := range tq.DeleteRange(lane, from, to, nil) {
+		f.s.batch.PutColdAckRange(q, lane, r.Seg.Kind, r.From, r.To)
+	}
 }
 
+// DeleteQueue removes the queue's keys; each of its segments gets a
+// delete intent in the same synced batch.
 func (f *effects) DeleteQueue(q storage.QueueID) {
+	if tq := f.s.tierOf(q); tq != nil {
+		for _, sg := range tq.Drop(nil) {
+			f.s.batch.PutIntent(pebblestore.IntentDelete, sg.ObjectKey(f.s.n.tier.nid))
+		}
+	}
 	f.s.batch.DeleteQueue(q)
 	f.s.syncWanted = true
 }
@@ -111,20 +134,31 @@ type loader struct{ s *shard }
 func (l *loader) Load(q storage.QueueID, lane uint8, from, to storage.MsgID, kinds queue.StoredMask,
 	maxCount int, maxBytes int64, dst []queue.Entry) ([]queue.Entry, error) {
 	s := l.s
-	if !s.batch.Empty() {
-		for _, qs := range s.touched {
-			qs.q.Flush(&s.fx)
-		}
-		// NoSync: an fsync here would block the shard; when the
-		// iteration needs one, commit syncs the WAL, these records included.
-		if err := s.n.db.Pebble().Apply(s.batch.Pebble(), pebble.NoSync); err != nil {
-			s.n.fail(err)
-			return dst, err
-		}
-		s.batch.Pebble().Reset()
+	if err := s.applyPending(); err != nil {
+		return dst, err
 	}
 	s.n.m.loads.Add(1)
 	return s.n.db.Load(q, lane, from, to, kinds, maxCount, maxBytes, dst)
+}
+
+// applyPending commits the pending batch (NoSync) so a read sees every
+// write handed out so far, flushing the touched queues' metadata into it
+// first so each committed batch stays consistent with its counters.
+func (s *shard) applyPending() error {
+	if s.batch.Empty() {
+		return nil
+	}
+	for _, qs := range s.touched {
+		s.flushQueue(qs)
+	}
+	// NoSync: an fsync here would block the shard; when the iteration
+	// needs one, commit syncs the WAL, these records included.
+	if err := s.n.db.Pebble().Apply(s.batch.Pebble(), pebble.NoSync); err != nil {
+		s.n.fail(err)
+		return err
+	}
+	s.batch.Pebble().Reset()
+	return nil
 }
 
 // dhwAck is a queue's delivered mark in a batch being synced.

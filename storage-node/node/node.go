@@ -61,6 +61,7 @@ type Node struct {
 	outbox *outboxWorker
 	events *eventWorker
 	alarms *alarmMonitor
+	tier   *tiering // nil when Options.ObjectStore is nil
 
 	cached  atomic.Int64 // bytes of cached ready messages, all queues
 	sessSeq atomic.Uint64
@@ -92,6 +93,9 @@ func Open(dir string, opts Options) (*Node, error) {
 	n := &Node{opts: opts, dir: dir, db: db, stopped: make(chan struct{})}
 	n.sessions.all = map[*session]struct{}{}
 	n.reg.init()
+	if opts.ObjectStore != nil {
+		n.tier = newTiering(n)
+	}
 	if err := n.recover(); err != nil {
 		_ = db.Close()
 		return nil, err
@@ -102,6 +106,9 @@ func Open(dir string, opts Options) (*Node, error) {
 		return nil, err
 	}
 	n.events = newEventWorker(opts.Events)
+	if n.tier != nil {
+		n.tier.start()
+	}
 	for _, s := range n.shards {
 		s.start()
 	}
@@ -129,8 +136,14 @@ func (n *Node) recover() error {
 	for _, r := range found {
 		s := n.shardOf(r.Spec.ID)
 		q := queue.Recover(r.Spec, r.Meta, n.opts.queueConfig(), s.loader(), s, now)
-		s.adopt(q)
+		qs := s.adopt(q)
 		n.reg.add(&r.Spec)
+		if qs.tq == nil {
+			continue
+		}
+		if err := qs.tq.Restore(r.Segments, tierSource{q}); err != nil {
+			return fmt.Errorf("recover queue %d: %w", r.Spec.ID, err)
+		}
 	}
 	return nil
 }
@@ -145,6 +158,9 @@ func (n *Node) Close() error {
 	}
 	n.alarms.stop()
 	n.cancelSessions()
+	if n.tier != nil {
+		n.tier.stop()
+	}
 	var errs []error
 	for _, s := range n.shards {
 		errs = append(errs, s.stop())

@@ -8,7 +8,9 @@ import (
 	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/storage-node/objstore"
 	"github.com/warrenmq/warren/storage-node/queue"
+	"github.com/warrenmq/warren/storage-node/tier"
 )
 
 // Options configure a Node. Zero values take the defaults below.
@@ -64,6 +66,12 @@ type Options struct {
 	Clock Clock
 	// Logger receives operational messages. Default slog.Default().
 	Logger *slog.Logger
+
+	// ObjectStore is where cold queue data is tiered (TIERING.md); nil
+	// disables tiering, and every message stays in Pebble.
+	ObjectStore objstore.Store
+	// Tier bounds the tiering; zero fields take tier's defaults.
+	Tier tier.Config
 }
 
 // Defaults.

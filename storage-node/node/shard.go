@@ -10,6 +10,7 @@ import (
 	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/storage-node/pebblestore"
 	"github.com/warrenmq/warren/storage-node/queue"
+	"github.com/warrenmq/warren/storage-node/tier"
 )
 
 // maxIterCmds bounds the commands applied in one shard iteration (one
@@ -26,6 +27,12 @@ type qstate struct {
 	// parked holds, in arrival order, the gets the queue answered
 	// queue.ErrNotReady, with their reply channels, until it resumes.
 	parked []cmd
+	// tq is the queue's tier state (nil when tiering is off); readAhead
+	// is its read-ahead last added to the node's; waitSlot: the queue is
+	// in shard.tierWait.
+	tq        *tier.Queue
+	readAhead int64
+	waitSlot  bool
 }
 
 // shard owns a set of queues; every field below is touched only by its
@@ -69,6 +76,17 @@ type shard struct {
 	cnt        shardCounters
 	charged    int64 // cache bytes charged this iteration, not yet in Node.cached
 
+	// Tiering (shard_tier.go): uploads and reads planned this iteration,
+	// handed to the workers after the commit; queues waiting for an
+	// uploader slot; reused buffers.
+	tierJobs  []uploadJob
+	tierReads []fetchReq
+	tierWait  []*qstate
+	tierDone  int64 // tiering.busy work finished this iteration
+	fetchBuf  []tier.Fetch
+	deadBuf   []pebblestore.Segment
+	tierBuf   []queue.Entry
+
 	gatedInFlight atomic.Int32 // committer jobs holding deliveries
 }
 
@@ -86,16 +104,20 @@ func newShard(n *Node, idx int) *shard {
 	s.fx.s = s
 	s.ld.s = s
 	s.store = &s.ld
+	if n.tier != nil {
+		s.store = &tieredLoader{s: s}
+	}
 	s.com = newCommitter(s)
 	return s
 }
 
 func (s *shard) loader() queue.Store { return s.store }
 
-func (s *shard) adopt(q *queue.Queue) {
-	qs := &qstate{q: q}
+func (s *shard) adopt(q *queue.Queue) *qstate {
+	qs := &qstate{q: q, tq: s.newTier(q.Spec())}
 	s.queues[q.ID()] = qs
 	s.touch(qs)
+	return qs
 }
 
 func (s *shard) start() {
@@ -197,6 +219,7 @@ func (s *shard) end() {
 		s.charged = 0
 	}
 	s.commit()
+	s.dispatchTier()
 	s.armTimer()
 }
 
@@ -212,9 +235,12 @@ func (s *shard) Charge(delta int64) { s.charged += delta }
 func (s *shard) flushTouched() {
 	for _, qs := range s.touched {
 		qs.touched = false
-		qs.q.Flush(&s.fx)
+		s.flushQueue(qs)
 		s.account(qs)
 		s.schedule(qs)
+		if qs.tq != nil {
+			s.pickUpload(qs)
+		}
 	}
 	s.touched = s.touched[:0]
 }
@@ -258,12 +284,14 @@ func (s *shard) account(qs *qstate) {
 		s.n.m.unacked.Add(d)
 		qs.unacked = int64(st.Unacked)
 	}
+	s.accountTier(qs)
 }
 
 // forget removes a deleted queue's share of the node counters.
 func (s *shard) forget(qs *qstate) {
 	s.n.m.ready.Add(-qs.ready)
 	s.n.m.unacked.Add(-qs.unacked)
+	s.accountTier(qs) // after Drop: takes the queue's hot records and read-ahead off the node
 	*qs = qstate{q: qs.q, touched: qs.touched}
 }
 

@@ -1,0 +1,229 @@
+package node
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/storage-node/objstore/objstoretest"
+	"github.com/warrenmq/warren/storage-node/pebblestore"
+	"github.com/warrenmq/warren/storage-node/queue"
+	"github.com/warrenmq/warren/storage-node/segment"
+)
+
+// tinyTier offloads every hot record at once, in segments of a few
+// records, and reads them back one record at a time. The queue cache is
+// tiny, so a backlog is on disk (only the disk part is ever hot).
+func tinyTier(st *objstoretest.Mem) Options {
+	o := Options{ObjectStore: st, CacheBytes: 1, QueueCacheBytes: 1, QueueMinCacheBytes: 1, DeliveredChunk: 1}
+	o.Tier.QueueHotBytes, o.Tier.MinSegmentBytes, o.Tier.SegmentBytes = 1, 1, 300
+	o.Tier.FetchBytes, o.Tier.QueueReadAheadBytes = 1, 1
+	return o
+}
+
+// tierIdle waits until the tier has nothing in progress (no upload, read
+// or retry) and every shard and session is quiet.
+func tierIdle(t *testing.T, n *Node) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		before := n.tier.busy.Load()
+		quiesce(t, n)
+		if before == 0 && n.tier.busy.Load() == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("tier did not go idle: %d in progress", n.tier.busy.Load())
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// segmentsOf is the tier's table of queue q.
+func segmentsOf(t *testing.T, n *Node, q storage.QueueID) []pebblestore.Segment {
+	t.Helper()
+	var segs []pebblestore.Segment
+	if _, err := n.call(bg, n.shardOf(q), cmd{kind: cmdFunc, fn: func(s *shard) {
+		if qs := s.queues[q]; qs != nil {
+			segs = qs.tq.Segments(nil)
+		}
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	return segs
+}
+
+// pebbleRecords is what Pebble holds of lane 0 of q, both kinds.
+func pebbleRecords(t *testing.T, n *Node, q storage.QueueID) []queue.Entry {
+	t.Helper()
+	all := queue.StoredMask(1<<queue.Durable | 1<<queue.Spill)
+	recs, err := n.db.Load(q, 0, 0, math.MaxUint64, all, math.MaxInt, math.MaxInt64, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+// TestTierUpload publishes a backlog with tiny thresholds: it moves into
+// segment objects that hold exactly the published records, the table
+// names every object, Pebble keeps none of the records, and the node's
+// hot counters go back to zero.
+func TestTierUpload(t *testing.T) {
+	st := objstoretest.NewMem()
+	n, _ := testNode(t, tinyTier(st))
+	mustCreate(t, n, durable(1, "q"))
+	want := seqBodies("m", 40)
+	publish(t, n, 1, true, want...)
+	tierIdle(t, n)
+
+	segs := segmentsOf(t, n, 1)
+	if len(segs) < 2 {
+		t.Fatalf("%d segments, want the backlog cut into several", len(segs))
+	}
+	var keys, got []string
+	for _, sg := range segs {
+		keys = append(keys, sg.ObjectKey(n.db.NodeID()))
+		obj, err := st.GetRange(bg, sg.ObjectKey(n.db.NodeID()), 0, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, _, err := segment.Decode(obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			got = append(got, string(r.Msg.Body))
+		}
+	}
+	slices.Sort(keys)
+	if !slices.Equal(st.Keys(), keys) {
+		t.Fatalf("store holds %q, table names %q", st.Keys(), keys)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("segments hold %v, want %v", got, want)
+	}
+	if recs := pebbleRecords(t, n, 1); len(recs) != 0 {
+		t.Fatalf("Pebble still holds %d records", len(recs))
+	}
+	if h, m := n.tier.hot.Load(), n.tier.hotN.Load(); h != 0 || m != 0 {
+		t.Fatalf("hot %d bytes, %d messages after offloading everything", h, m)
+	}
+	if ups, _ := n.db.Intents(pebblestore.IntentUpload); len(ups) != 0 {
+		t.Fatalf("upload intents left: %q", ups)
+	}
+}
+
+// TestTierDrain drains a queue whose every record is in segments: the
+// consumer gets them all, in order, read back through the fetcher, and
+// acks leave cold acks, not Pebble records.
+func TestTierDrain(t *testing.T) {
+	st := objstoretest.NewMem()
+	n, _ := testNode(t, tinyTier(st))
+	mustCreate(t, n, durable(1, "q"))
+	want := seqBodies("m", 30)
+	publish(t, n, 1, true, want...)
+	tierIdle(t, n)
+	if recs := pebbleRecords(t, n, 1); len(recs) != 0 {
+		t.Fatalf("Pebble still holds %d records before the drain", len(recs))
+	}
+	sess, sk := openSession(t, n)
+	if err := sess.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Credit: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	got := sk.wait(t, len(want))
+	if bodies(got) != bodies(deliveriesOf(want)) {
+		t.Fatalf("drained %s", bodies(got))
+	}
+	if st.Calls(objstoretest.OpGetRange) == 0 {
+		t.Fatal("nothing was read from the store")
+	}
+	if err := sess.Settle(settleAll(got, storage.Ack), nil); err != nil {
+		t.Fatal(err)
+	}
+	tierIdle(t, n)
+	stats, _ := n.Stats(bg, 1)
+	if stats.Ready != 0 || stats.Unacked != 0 {
+		t.Fatalf("after the drain: %+v", stats)
+	}
+	if ra := n.tier.readAhead.Load(); ra != 0 {
+		t.Fatalf("read-ahead %d bytes held after the drain", ra)
+	}
+}
+
+// TestTierRestart: segments come back after a restart and drain, flagged
+// redelivered as the delivered mark says; acked records stay acked.
+func TestTierRestart(t *testing.T) {
+	st := objstoretest.NewMem()
+	opts := tinyTier(st)
+	n, fs := testNode(t, opts)
+	mustCreate(t, n, durable(1, "q"))
+	publish(t, n, 1, true, seqBodies("m", 20)...)
+	tierIdle(t, n)
+	sess, sk := openSession(t, n)
+	if err := sess.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Credit: 5}); err != nil {
+		t.Fatal(err)
+	}
+	got := sk.wait(t, 5)
+	if err := sess.Settle(settleAll(got[:3], storage.Ack), nil); err != nil {
+		t.Fatal(err)
+	}
+	tierIdle(t, n)
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	opts.FS, opts.Logger, opts.Shards, opts.DiskFreeLimit = fs, quietLogger(), 2, -1
+	n, err := Open("data", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	sess, sk = openSession(t, n)
+	if err := sess.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Credit: 100}); err != nil {
+		t.Fatal(err)
+	}
+	want := "m3* m4*"
+	for i := 5; i < 20; i++ {
+		want += fmt.Sprintf(" m%d", i)
+	}
+	if got := bodies(sk.wait(t, 17)); got != want {
+		t.Fatalf("after restart got %s\nwant %s", got, want)
+	}
+}
+
+// TestTierPutFailure: a failed Put keeps the records hot and readable,
+// leaves a delete intent for the object it may have stored, and the
+// upload happens after the backoff.
+func TestTierPutFailure(t *testing.T) {
+	st := objstoretest.NewMem()
+	st.FailNext(objstoretest.OpPut, 1, nil)
+	n, _ := testNode(t, tinyTier(st))
+	mustCreate(t, n, durable(1, "q"))
+	want := seqBodies("m", 10)
+	publish(t, n, 1, true, want...)
+	eventually(t, func() bool { return len(segmentsOf(t, n, 1)) > 0 })
+	tierIdle(t, n)
+	if st.Calls(objstoretest.OpPut) < 2 {
+		t.Fatalf("%d Puts, want the failed one and a retry", st.Calls(objstoretest.OpPut))
+	}
+	if dels, _ := n.db.Intents(pebblestore.IntentDelete); len(dels) != 1 {
+		t.Fatalf("delete intents %q, want the failed Put's", dels)
+	}
+	sess, sk := openSession(t, n)
+	if err := sess.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Credit: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if got := bodies(sk.wait(t, len(want))); got != bodies(deliveriesOf(want)) {
+		t.Fatalf("got %s", got)
+	}
+}
+
+func deliveriesOf(bodies []string) []storage.Delivery {
+	ds := make([]storage.Delivery, len(bodies))
+	for i, b := range bodies {
+		ds[i] = storage.Delivery{Msg: message(b, true)}
+	}
+	return ds
+}
