@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/storage-node/objstore"
 	"github.com/warrenmq/warren/storage-node/objstore/objstoretest"
 	"github.com/warrenmq/warren/storage-node/pebblestore"
 	"github.com/warrenmq/warren/storage-node/queue"
@@ -226,4 +228,97 @@ func deliveriesOf(bodies []string) []storage.Delivery {
 		ds[i] = storage.Delivery{Msg: message(b, true)}
 	}
 	return ds
+}
+
+// TestTierPurgeInsideSegment is the hole the tier's random test found: a
+// consumer holds the head of a segment, a purge removes the rest of it,
+// and after a restart only the unacked head comes back, then what was
+// published after the purge, not the purged records (the purge wrote a
+// range cold ack for them).
+func TestTierPurgeInsideSegment(t *testing.T) {
+	st := objstoretest.NewMem()
+	opts := tinyTier(st)
+	n, fs := testNode(t, opts)
+	mustCreate(t, n, durable(1, "q"))
+	publish(t, n, 1, true, seqBodies("m", 20)...)
+	tierIdle(t, n)
+	if segs := segmentsOf(t, n, 1); len(segs) == 0 || segs[0].Last < 3 {
+		t.Fatalf("segments %+v, want the first to hold more than the consumer takes", segs)
+	}
+	sess, sk := openSession(t, n)
+	if err := sess.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Credit: 2}); err != nil {
+		t.Fatal(err)
+	}
+	sk.wait(t, 2)
+	tierIdle(t, n)
+	if got, err := n.PurgeQueue(bg, 1); err != nil || got != 18 {
+		t.Fatalf("purge = %d, %v; want 18", got, err)
+	}
+	publish(t, n, 1, true, "n0", "n1") // a restart reads on past the purged IDs
+	tierIdle(t, n)
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	opts.FS, opts.Logger, opts.Shards, opts.DiskFreeLimit = fs, quietLogger(), 2, -1
+	n, err := Open("data", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if st, _ := n.Stats(bg, 1); st.Ready != 4 {
+		t.Fatalf("after restart %d ready, want the 2 unacked and 2 published after the purge", st.Ready)
+	}
+	sess, sk = openSession(t, n)
+	if err := sess.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Credit: 100}); err != nil {
+		t.Fatal(err)
+	}
+	sk.wait(t, 4)
+	tierIdle(t, n)
+	if got := bodies(sk.take()); got != "m0* m1* n0 n1" {
+		t.Fatalf("after restart got %s, want m0* m1* n0 n1", got)
+	}
+}
+
+// TestTierReadErrors: a read that fails for a while is retried and the
+// consumer sees nothing but the messages; a missing object whose table
+// entry is live becomes the queue's error, and the queue stops reading.
+func TestTierReadErrors(t *testing.T) {
+	st := objstoretest.NewMem()
+	n, _ := testNode(t, tinyTier(st))
+	mustCreate(t, n, durable(1, "q"))
+	mustCreate(t, n, durable(2, "lost"))
+	want := seqBodies("m", 8)
+	publish(t, n, 1, true, want...)
+	publish(t, n, 2, true, want...)
+	tierIdle(t, n)
+	st.FailNext(objstoretest.OpGetRange, 3, nil)
+	for _, sg := range segmentsOf(t, n, 2) {
+		if err := st.Delete(bg, sg.ObjectKey(n.db.NodeID())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sess, sk := openSession(t, n)
+	for _, q := range []storage.QueueID{1, 2} {
+		if err := sess.Consume(storage.ConsumerSpec{Queue: q, Tag: fmt.Sprint(q), Credit: 100}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sk.wait(t, len(want))
+	tierIdle(t, n)
+	got := sk.take()
+	for _, d := range got {
+		if d.Queue != 1 {
+			t.Fatalf("a queue whose objects are gone delivered %s", d.Msg.Body)
+		}
+	}
+	if bodies(got) != bodies(deliveriesOf(want)) {
+		t.Fatalf("got %s", bodies(got))
+	}
+	var qerr error
+	if _, err := n.call(bg, n.shardOf(2), cmd{kind: cmdFunc, fn: func(s *shard) { qerr = s.queues[2].q.Err() }}); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(qerr, objstore.ErrNotFound) {
+		t.Fatalf("queue error %v, want the missing object", qerr)
+	}
 }
