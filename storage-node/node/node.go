@@ -29,10 +29,19 @@
 //     with no lock held, retrying with backoff.
 //   - events worker: calls Events.QueueUnused.
 //   - alarm monitor: samples heap and free disk.
+//   - tier uploaders and fetchers (only with Options.ObjectStore): an
+//     uploader reads a run of a queue's records from Pebble, builds a
+//     segment, writes its upload intent (synced) and puts it; a fetcher
+//     reads a segment's index or a block of its records. Both post their
+//     results to the queue's shard, which owns the queue's tier.Queue and
+//     hands out work only after committing the batch that planned it
+//     (shard_tier.go). Reads wait in one FIFO while the node's read-ahead
+//     is spent (fetchPool.mu guards it).
 //
 // Nothing holds a lock across I/O. The locks are leaves: Node.reg.mu,
-// Node.sessions.mu, session.mu, committer.mu, shard.posts.mu, each guarding
-// only its own fields and never held while taking another.
+// Node.sessions.mu, session.mu, committer.mu, shard.posts.mu,
+// tiering.backoff.mu, fetchPool.mu, each guarding only its own fields and
+// never held while taking another.
 package node
 
 import (
