@@ -54,12 +54,13 @@ func (p *fetchPool) push(reqs []fetchReq) {
 	p.cond.Broadcast()
 }
 
-// released wakes the pool after read-ahead went down. The lock orders the
-// wake-up after a worker's check of the budget.
+// released wakes the pool after read-ahead went down. Broadcasting under
+// the lock orders the wake-up after a worker's check of the budget, so
+// none misses it.
 func (p *fetchPool) released() {
 	p.mu.Lock()
-	p.mu.Unlock() //nolint:staticcheck // an empty critical section orders the wake-up
 	p.cond.Broadcast()
+	p.mu.Unlock()
 }
 
 func (p *fetchPool) close() {
