@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2/vfs"
 
@@ -37,6 +38,7 @@ var mmQueues = []storage.QueueSpec{
 		s.MaxLength, s.Overflow = 25, storage.RejectPublish
 		return s
 	}(),
+	func() storage.QueueSpec { s := durable(15, "ttl"); s.MessageTTL = 40; return s }(),
 }
 
 func genNodeOps(r *rand.Rand, n int) []nodeOp {
@@ -60,12 +62,17 @@ func genNodeOps(r *rand.Rand, n int) []nodeOp {
 			o.kind, o.count = "grant", 1+r.IntN(5)
 		case p < 88:
 			o.kind = "close"
-		case p < 92:
+		case p < 91:
 			o.kind = "get"
 			o.queues = []storage.QueueID{mmQueues[r.IntN(len(mmQueues))].ID}
-		case p < 95:
+		case p < 93:
 			o.kind = "purge"
 			o.queues = []storage.QueueID{mmQueues[r.IntN(len(mmQueues))].ID}
+		case p < 94:
+			o.kind = "delete"
+			o.queues = []storage.QueueID{mmQueues[r.IntN(len(mmQueues))].ID}
+		case p < 97:
+			o.kind, o.count = "advance", 5+r.IntN(50)
 		default:
 			o.kind = "restart"
 		}
@@ -77,6 +84,7 @@ func genNodeOps(r *rand.Rand, n int) []nodeOp {
 // mmRun is one replay: the node, its sessions, and the log.
 type mmRun struct {
 	t       *testing.T
+	clock   *fakeClock // TTLs expire only when a history advances it
 	fs      vfs.FS
 	opts    Options
 	n       *Node
@@ -120,7 +128,14 @@ func (m *mmRun) collect() {
 		if sk == nil {
 			continue
 		}
-		for _, d := range sk.take() {
+		// Deliveries of different queues reach a session in an order
+		// that depends on timing (shards, fetches); settle picks from
+		// m.unacked by position, so that order must not.
+		ds := sk.take()
+		sort.SliceStable(ds, func(i, j int) bool {
+			return ds[i].Queue < ds[j].Queue || ds[i].Queue == ds[j].Queue && ds[i].Tag < ds[j].Tag
+		})
+		for _, d := range ds {
 			key := fmt.Sprintf("q%d/%s", d.Queue, d.Tag)
 			m.log[key] = append(m.log[key], deliveryString(d))
 			if !strings.HasPrefix(d.Tag, "na") {
@@ -181,6 +196,16 @@ func (m *mmRun) adminOp(o nodeOp) {
 	case "purge":
 		c, err := m.n.PurgeQueue(bg, o.queues[0])
 		m.events = append(m.events, fmt.Sprintf("purge q%d %d %v", o.queues[0], c, err))
+	case "delete":
+		c, err := m.n.DeleteQueue(bg, o.queues[0], false, false)
+		m.events = append(m.events, fmt.Sprintf("delete q%d %d %v", o.queues[0], c, err))
+		for _, q := range mmQueues {
+			if q.ID == o.queues[0] {
+				mustCreate(m.t, m.n, q)
+			}
+		}
+	case "advance":
+		m.clock.Advance(time.Duration(o.count) * time.Millisecond)
 	case "restart":
 		if err := m.n.Close(); err != nil {
 			m.t.Fatal(err)
@@ -264,8 +289,8 @@ func TestNodeMetamorphic(t *testing.T) {
 		ops := genNodeOps(rand.New(rand.NewPCG(seed, 99)), 300)
 		var want string
 		for i, c := range configs {
-			m := &mmRun{t: t, fs: vfs.NewMem(), batch: c.batch, log: map[string][]string{}}
-			m.opts = Options{FS: m.fs, Shards: c.shards, Logger: quietLogger(), DiskFreeLimit: -1, DeliveredChunk: 1,
+			m := &mmRun{t: t, clock: newFakeClock(), fs: vfs.NewMem(), batch: c.batch, log: map[string][]string{}}
+			m.opts = Options{FS: m.fs, Clock: m.clock, Shards: c.shards, Logger: quietLogger(), DiskFreeLimit: -1, DeliveredChunk: 1,
 				QueueCacheBytes: c.cache, QueueMinCacheBytes: c.cache, CacheBytes: c.cache}
 			m.open()
 			for _, o := range ops {
@@ -304,8 +329,8 @@ func TestNodeMetamorphicTiered(t *testing.T) {
 		ops := genNodeOps(rand.New(rand.NewPCG(seed, 99)), 300)
 		var want string
 		for i, tiered := range []bool{false, true} {
-			m := &mmRun{t: t, fs: vfs.NewMem(), batch: 7, log: map[string][]string{}}
-			m.opts = Options{FS: m.fs, Shards: 2, Logger: quietLogger(), DiskFreeLimit: -1, DeliveredChunk: 1,
+			m := &mmRun{t: t, clock: newFakeClock(), fs: vfs.NewMem(), batch: 7, log: map[string][]string{}}
+			m.opts = Options{FS: m.fs, Clock: m.clock, Shards: 2, Logger: quietLogger(), DiskFreeLimit: -1, DeliveredChunk: 1,
 				QueueCacheBytes: 600, QueueMinCacheBytes: 600, CacheBytes: 600}
 			if tiered {
 				m.opts.ObjectStore = objstoretest.NewMem()
