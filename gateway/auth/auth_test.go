@@ -1,42 +1,180 @@
 package auth
 
 import (
+	"errors"
 	"net"
 	"testing"
+
+	"github.com/warrenmq/warren/api/passhash"
+	"github.com/warrenmq/warren/api/topology"
 )
 
-func TestGuestOnlyFromLoopback(t *testing.T) {
-	a := Guest()
-	loop4 := &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 40000}
-	loop6 := &net.TCPAddr{IP: net.ParseIP("::1"), Port: 40000}
-	remote := &net.TCPAddr{IP: net.ParseIP("10.1.2.3"), Port: 40000}
-	cases := []struct {
-		name       string
-		user, pass string
-		from       net.Addr
-		ok         bool
-	}{
-		{"guest from 127.0.0.1", "guest", "guest", loop4, true},
-		{"guest from ::1", "guest", "guest", loop6, true},
-		{"guest from elsewhere", "guest", "guest", remote, false},
-		{"wrong password", "guest", "nope", loop4, false},
-		{"unknown user", "bob", "guest", loop4, false},
-		{"not a TCP address", "guest", "guest", &net.UnixAddr{Name: "/tmp/x"}, false},
-	}
-	for _, c := range cases {
-		ok, why := a.Authenticate(c.user, c.pass, c.from)
-		if ok != c.ok {
-			t.Errorf("%s: ok=%v (%s), want %v", c.name, ok, why, c.ok)
-		}
-	}
-	if _, why := a.Authenticate("guest", "guest", remote); why != "user 'guest' can only connect via localhost" {
-		t.Errorf("refusal text %q", why)
+// fakeDir is a Directory held in maps, changed by the tests.
+type fakeDir struct {
+	instances map[string]topology.Instance
+	users     map[Login]topology.User
+	perms     map[permKey]topology.Permission
+	gen       uint64
+}
+
+func newFakeDir() *fakeDir {
+	return &fakeDir{
+		instances: map[string]topology.Instance{
+			"default": {Name: "default", Status: topology.Active},
+			"acme":    {Name: "acme", Status: topology.Active},
+			"gone":    {Name: "gone", Status: topology.Deleting},
+		},
+		users: map[Login]topology.User{}, perms: map[permKey]topology.Permission{},
 	}
 }
 
-func TestNonLoopbackUserFromAnywhere(t *testing.T) {
-	a := &Static{Users: map[string]string{"app": "s3cret"}}
-	if ok, why := a.Authenticate("app", "s3cret", &net.TCPAddr{IP: net.ParseIP("10.1.2.3")}); !ok {
-		t.Fatalf("refused: %s", why)
+func (d *fakeDir) Instance(name string) (topology.Instance, bool) {
+	i, ok := d.instances[name]
+	return i, ok
+}
+
+func (d *fakeDir) User(inst, name string) (topology.User, bool) {
+	u, ok := d.users[Login{inst, name}]
+	return u, ok
+}
+
+func (d *fakeDir) Permission(inst, vhost, user string) (topology.Permission, bool) {
+	p, ok := d.perms[permKey{inst, vhost, user}]
+	return p, ok
+}
+
+func (d *fakeDir) Generation() uint64 { return d.gen }
+
+func (d *fakeDir) setPassword(inst, user, password string) {
+	d.users[Login{inst, user}] = topology.User{Name: user, PasswordHash: passhash.Hash(password), HashingAlgorithm: passhash.SHA256}
+}
+
+var (
+	loopback = &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 40000}
+	loop6    = &net.TCPAddr{IP: net.ParseIP("::1"), Port: 40000}
+	remote   = &net.TCPAddr{IP: net.ParseIP("10.1.2.3"), Port: 40000}
+)
+
+func TestResolve(t *testing.T) {
+	u := NewUsers(newFakeDir(), "default")
+	cases := []struct {
+		name string
+		want Login
+	}{
+		{"acme:app", Login{"acme", "app"}},
+		{"acme:a:b", Login{"acme", "a:b"}},
+		{"nope:app", Login{"default", "nope:app"}}, // no such instance: a default user's name
+		{"Acme:app", Login{"default", "Acme:app"}}, // not an instance name
+		{"guest", Login{"default", "guest"}},
+		{":x", Login{"default", ":x"}},
+	}
+	for _, c := range cases {
+		if got := u.Resolve(c.name); got != c.want {
+			t.Errorf("Resolve(%q) = %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestAuthenticate(t *testing.T) {
+	d := newFakeDir()
+	d.setPassword("default", "guest", "guest")
+	d.setPassword("acme", "app", "s3cret")
+	d.setPassword("acme", "guest", "guest")
+	d.setPassword("gone", "app", "s3cret")
+	d.users[Login{"acme", "nopass"}] = topology.User{Name: "nopass", HashingAlgorithm: passhash.SHA256}
+	u := NewUsers(d, "default")
+	cases := []struct {
+		what, name, pass string
+		from             net.Addr
+		want             Login // zero: refused
+	}{
+		{"guest from 127.0.0.1", "guest", "guest", loopback, Login{"default", "guest"}},
+		{"guest from ::1", "guest", "guest", loop6, Login{"default", "guest"}},
+		{"guest from elsewhere", "guest", "guest", remote, Login{}},
+		{"guest as a unix socket", "guest", "guest", &net.UnixAddr{Name: "/tmp/x"}, Login{}},
+		{"wrong password", "guest", "nope", loopback, Login{}},
+		{"instance user from anywhere", "acme:app", "s3cret", remote, Login{"acme", "app"}},
+		{"an instance's own guest is not loopback-only", "acme:guest", "guest", remote, Login{"acme", "guest"}},
+		{"another instance's password", "acme:app", "guest", loopback, Login{}},
+		{"user of another instance", "app", "s3cret", loopback, Login{}},
+		{"instance being deleted", "gone:app", "s3cret", loopback, Login{}},
+		{"user without a password", "acme:nopass", "", loopback, Login{}},
+	}
+	for _, c := range cases {
+		got, err := u.Authenticate(c.name, c.pass, c.from)
+		if c.want == (Login{}) {
+			if !errors.Is(err, ErrRefused) {
+				t.Errorf("%s: err %v, want a refusal", c.what, err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%s: %+v, %v; want %+v", c.what, got, err, c.want)
+		}
+	}
+}
+
+// A verified login is cached, but a changed password or a deleted user
+// takes effect on the very next login.
+func TestCachedLoginFollowsChanges(t *testing.T) {
+	d := newFakeDir()
+	d.setPassword("acme", "app", "one")
+	u := NewUsers(d, "default")
+	login := func(pass string) error { _, err := u.Authenticate("acme:app", pass, remote); return err }
+	for range 2 { // the second one is served from the cache
+		if err := login("one"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := login("two"); err == nil {
+		t.Fatal("a wrong password passed on a cached login")
+	}
+	d.setPassword("acme", "app", "two")
+	if err := login("one"); err == nil {
+		t.Fatal("the old password still logs in after a change")
+	}
+	if err := login("two"); err != nil {
+		t.Fatalf("the new password: %v", err)
+	}
+	delete(d.users, Login{"acme", "app"})
+	if err := login("two"); err == nil {
+		t.Fatal("a deleted user still logs in")
+	}
+}
+
+func TestCacheIsBounded(t *testing.T) {
+	c := newCredCache(2)
+	for _, name := range []string{"a", "b", "c"} {
+		c.put(Login{"i", name}, "h", "p")
+	}
+	if len(c.m) != 2 {
+		t.Fatalf("%d entries, bound 2", len(c.m))
+	}
+	if !c.holds(Login{"i", "c"}, "h", "p") {
+		t.Fatal("the newest entry was evicted")
+	}
+}
+
+// BenchmarkLogin compares a login served from the credential cache with
+// one that verifies the salted hash; both include the directory lookups.
+func BenchmarkLogin(b *testing.B) {
+	d := newFakeDir()
+	d.setPassword("acme", "app", "s3cret")
+	for _, bc := range []struct {
+		name   string
+		cached bool
+	}{{"cached", true}, {"uncached", false}} {
+		b.Run(bc.name, func(b *testing.B) {
+			u := NewUsers(d, "default")
+			b.ReportAllocs()
+			for b.Loop() {
+				if !bc.cached {
+					clear(u.cache.m)
+				}
+				if _, err := u.Authenticate("acme:app", "s3cret", remote); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/warrenmq/warren/api/control"
 	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/api/topokv"
+	"github.com/warrenmq/warren/gateway/auth"
 )
 
 // Defaults RabbitMQ uses (reference §1.2).
@@ -32,14 +33,14 @@ const (
 	DefaultNoAckWindow = 2048
 )
 
-// Authenticator checks a login. It returns the refusal text to log, or "" on success.
+// Authenticator checks a login name and password and says which instance
+// and user it is; an error (logged, never sent) refuses it.
 type Authenticator interface {
-	Authenticate(user, password string, remote net.Addr) (ok bool, why string)
+	Authenticate(name, password string, remote net.Addr) (auth.Login, error)
 }
 
 // Config is shared by every connection of a gateway.
 type Config struct {
-	Instance        string
 	FrameMax        uint32
 	ChannelMax      uint16
 	Heartbeat       time.Duration
@@ -48,7 +49,10 @@ type Config struct {
 	PublishQueue    int
 	NoAckWindow     uint32
 
-	Auth     Authenticator
+	Auth Authenticator
+	// Perms are the users' compiled permissions; Prepare makes them from
+	// Mirror when nil.
+	Perms    *auth.Permissions
 	Topology control.Topology
 	Mirror   *topokv.Mirror
 	// ClusterSync, when set, waits (boundedly) until every other gateway
@@ -67,6 +71,7 @@ type Config struct {
 	Log              *slog.Logger
 
 	replies *replyRegistry
+	tenants *tenants
 }
 
 // Prepare fills RabbitMQ's defaults into a gateway's configuration and sets
@@ -74,6 +79,10 @@ type Config struct {
 func Prepare(c Config) *Config {
 	c = c.withDefaults()
 	c.replies = &replyRegistry{}
+	c.tenants = newTenants()
+	if c.Perms == nil {
+		c.Perms = auth.NewPermissions(auth.MirrorDirectory{M: c.Mirror})
+	}
 	if c.Log == nil {
 		c.Log = slog.Default()
 	}

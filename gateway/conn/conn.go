@@ -12,6 +12,7 @@ import (
 
 	"github.com/warrenmq/warren/api/amqp"
 	"github.com/warrenmq/warren/api/reply"
+	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/gateway/wire"
 )
 
@@ -35,8 +36,15 @@ type Conn struct {
 	cancel context.CancelFunc
 
 	dispatchMu sync.Mutex
-	user       string
+	inst       string // the instance the login resolved to
+	user       string // the user within inst
+	loginName  string // as the client sent it: "<instance>:<user>" or "<user>"
 	vhost      string
+	quotas     topology.Quotas // the instance's, read at connection.open
+	maxMessage int             // the smaller of the gateway's and the instance's limit
+	rate       *rateBucket     // the instance's publish rate on this gateway; nil: none
+	admitted   bool            // counted against the instance's connections
+	grants     permGrants
 	clientCaps amqp.Table
 	frameMax   uint32
 	channelMax uint16
@@ -51,7 +59,18 @@ type Conn struct {
 	gateWaiting atomic.Bool // the reader is held at the publish gate
 	closeOnce   sync.Once
 	credit      creditLedger
+	who         atomic.Pointer[Identity] // set once connection.open succeeds
 }
+
+// Identity is who an open connection is, for the sweeps that close
+// connections whose instance, vhost or user went away.
+type Identity struct {
+	Instance, User, VHost string
+}
+
+// Identity returns who the connection is, or nil before connection.open.
+// Safe from any goroutine.
+func (c *Conn) Identity() *Identity { return c.who.Load() }
 
 // New prepares a connection; Serve runs it.
 func New(cfg *Config, nc net.Conn, id string) *Conn {
@@ -108,7 +127,7 @@ func (c *Conn) loop() {
 			return
 		}
 		c.framesRead.Add(1)
-		if isPublish(f) && !c.waitGate() {
+		if isPublish(f) && (!c.waitGate() || !c.throttle()) {
 			return
 		}
 		c.dispatchMu.Lock()
@@ -225,6 +244,9 @@ func (c *Conn) cleanup() {
 	c.pub.stop()
 	c.out.drain(time.Second)
 	_ = c.nc.Close()
+	if c.admitted {
+		c.cfg.tenants.leave(c.inst)
+	}
 	c.cancel()
 }
 
@@ -242,7 +264,7 @@ func (c *Conn) releaseLocked() {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), topologyTimeout)
 		defer cancel()
-		if err := c.cfg.Topology.ConnectionClosed(ctx, c.cfg.Instance, c.id); err != nil {
+		if err := c.cfg.Topology.ConnectionClosed(ctx, c.inst, c.id); err != nil {
 			c.cfg.Log.Warn("deleting exclusive queues", "conn", c.id, "err", err)
 		}
 	})

@@ -10,6 +10,7 @@ import (
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/api/topology"
+	"github.com/warrenmq/warren/gateway/auth"
 	"github.com/warrenmq/warren/gateway/wire"
 )
 
@@ -83,7 +84,7 @@ func (ch *channel) consume(m *wire.BasicConsume) error {
 	if m.Queue == replyToQueue {
 		return ch.consumeReplyTo(m)
 	}
-	q, err := ch.ownedQueue(m.Queue)
+	q, err := ch.permittedQueue(auth.Read, m.Queue)
 	if err != nil {
 		return err
 	}
@@ -209,7 +210,7 @@ func (c *Conn) autoDelete(queues []*topology.Queue) {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), topologyTimeout)
-		res, err := c.cfg.Topology.DeleteQueue(ctx, c.cfg.Instance, c.id, q.VHost, q.Name, true, false)
+		res, err := c.cfg.Topology.DeleteQueue(ctx, c.inst, c.id, q.VHost, q.Name, true, false)
 		if err == nil {
 			_ = c.cfg.Mirror.WaitFor(ctx, res.Revision)
 		}
@@ -218,7 +219,7 @@ func (c *Conn) autoDelete(queues []*topology.Queue) {
 }
 
 func (ch *channel) get(m *wire.BasicGet) error {
-	q, err := ch.ownedQueue(m.Queue)
+	q, err := ch.permittedQueue(auth.Read, m.Queue)
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/warrenmq/warren/api/amqp"
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/route"
+	"github.com/warrenmq/warren/api/topokv"
+	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/gateway/wire"
 )
 
@@ -94,12 +96,26 @@ func (c *Conn) authenticate() error {
 	if err != nil {
 		return err
 	}
-	if good, why := c.cfg.Auth.Authenticate(user, pass, c.nc.RemoteAddr()); !good {
-		c.cfg.Log.Info("login refused", "user", user, "remote", c.nc.RemoteAddr(), "why", why)
+	login, err := c.cfg.Auth.Authenticate(user, pass, c.nc.RemoteAddr())
+	if err != nil {
+		c.cfg.Log.Info("login refused", "user", user, "remote", c.nc.RemoteAddr(), "why", err)
 		return c.refuseLogin(ok.Mechanism)
 	}
-	c.user = user
+	c.inst, c.user, c.loginName = login.Instance, login.User, user
+	c.quotas = c.instanceQuotas()
 	return nil
+}
+
+// instanceQuotas are the quotas of the connection's instance, as its record
+// is now; none when the record is gone (the login would have failed).
+func (c *Conn) instanceQuotas() topology.Quotas {
+	var q topology.Quotas
+	c.cfg.Mirror.ReadAccess(c.inst, func(a *topokv.Access) {
+		if i, ok := a.Instance(); ok {
+			q = i.Quotas
+		}
+	})
+	return q
 }
 
 // credentials decodes a SASL response: PLAIN is "\0user\0pass"; AMQPLAIN is
@@ -138,8 +154,9 @@ func (c *Conn) refuseLogin(mechanism string) error {
 }
 
 func (c *Conn) tune() error {
+	chMax := c.channelMaxOffered()
 	err := c.out.method(0, &wire.ConnectionTune{
-		ChannelMax: c.cfg.ChannelMax, FrameMax: c.cfg.FrameMax,
+		ChannelMax: chMax, FrameMax: c.cfg.FrameMax,
 		Heartbeat: uint16(c.cfg.Heartbeat / time.Second),
 	})
 	if err != nil {
@@ -149,7 +166,7 @@ func (c *Conn) tune() error {
 	if err := expectMethod(c, &ok); err != nil {
 		return err
 	}
-	if err := c.checkTuneOk(ok); err != nil {
+	if err := c.checkTuneOk(ok, chMax); err != nil {
 		return err
 	}
 	c.frameMax, c.channelMax = ok.FrameMax, ok.ChannelMax
@@ -158,13 +175,23 @@ func (c *Conn) tune() error {
 	return nil
 }
 
+// channelMaxOffered is the gateway's channel_max, lowered to the
+// instance's max_channels_per_connection: the client learns the quota in
+// connection.tune, and channel.open past it is refused as past channel_max.
+func (c *Conn) channelMaxOffered() uint16 {
+	if q := c.quotas.MaxChannelsPerConnection; q > 0 && q < uint32(c.cfg.ChannelMax) {
+		return uint16(q)
+	}
+	return c.cfg.ChannelMax
+}
+
 // checkTuneOk applies rabbit_reader's validate_negotiated_integer_value/3:
-// frame_max within [8192, server's], channel_max within [1, server's].
-func (c *Conn) checkTuneOk(ok *wire.ConnectionTuneOk) error {
+// frame_max within [8192, server's], channel_max within [1, offered].
+func (c *Conn) checkTuneOk(ok *wire.ConnectionTuneOk, chMax uint16) error {
 	if err := checkNegotiated("frame_max", uint64(ok.FrameMax), MinFrameMax, uint64(c.cfg.FrameMax)); err != nil {
 		return err
 	}
-	return checkNegotiated("channel_max", uint64(ok.ChannelMax), 1, uint64(c.cfg.ChannelMax))
+	return checkNegotiated("channel_max", uint64(ok.ChannelMax), 1, uint64(chMax))
 }
 
 func checkNegotiated(name string, v, lo, hi uint64) error {
@@ -184,13 +211,37 @@ func (c *Conn) open() error {
 	if err := expectMethod(c, &o); err != nil {
 		return err
 	}
-	exists := false
-	c.cfg.Mirror.Read(c.cfg.Instance, func(ix *route.Index) { exists = ix.VHost(o.VirtualHost) })
-	if !exists {
-		return reply.Errorf(reply.NotAllowed, "vhost %s not found", o.VirtualHost)
+	if err := c.admit(o.VirtualHost); err != nil {
+		return err
 	}
 	c.vhost = o.VirtualHost
+	c.maxMessage = c.cfg.MaxMessageSize
+	if q := int(c.quotas.MaxMessageSize); q > 0 && q < c.maxMessage {
+		c.maxMessage = q
+	}
+	c.rate = c.cfg.tenants.bucket(c.inst, c.quotas.MaxPublishRate)
+	c.who.Store(&Identity{Instance: c.inst, User: c.user, VHost: c.vhost})
 	return c.out.method(0, &wire.ConnectionOpenOk{})
+}
+
+// admit applies rabbit_reader's connection.open checks in its order: the
+// vhost exists, the connection limit (the instance's max_connections on
+// this gateway), then the user's access to the vhost; each refusal is 530.
+func (c *Conn) admit(vhost string) error {
+	exists := false
+	c.cfg.Mirror.Read(c.inst, func(ix *route.Index) { exists = ix.VHost(vhost) })
+	if !exists {
+		return reply.Errorf(reply.NotAllowed, "vhost %s not found", vhost)
+	}
+	if !c.cfg.tenants.admit(c.inst, c.quotas.MaxConnections) {
+		return reply.Errorf(reply.NotAllowed, "access to vhost '%s' refused for user '%s': connection limit (%d) is reached",
+			vhost, c.user, c.quotas.MaxConnections)
+	}
+	c.admitted = true
+	if c.cfg.Perms.Lookup(c.inst, vhost, c.user) == nil {
+		return reply.Errorf(reply.NotAllowed, "access to vhost '%s' refused for user '%s'", vhost, c.user)
+	}
+	return nil
 }
 
 // expect reads the next frame and requires it to be the method *dst points to.

@@ -7,6 +7,7 @@ import (
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/route"
 	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/gateway/auth"
 	"github.com/warrenmq/warren/gateway/wire"
 )
 
@@ -88,7 +89,7 @@ func (ch *channel) header(in *incoming, payload []byte) error {
 		return reply.Errorf(reply.FrameError, "content body size %d exceeds maximum allowed size %d", size, maxBodySize)
 	}
 	in.header, in.bodySize = true, size
-	if size > uint64(ch.c.cfg.MaxMessageSize) {
+	if size > uint64(ch.c.maxMessage) {
 		in.props = append([]byte(nil), props...) // the body is discarded
 	} else {
 		// One allocation holds the properties and the body after them.
@@ -121,7 +122,10 @@ func (ch *channel) completePublish(in *incoming) error {
 	ch.incoming = nil
 	if in.body == nil {
 		return ch.wrap(reply.Errorf(reply.PreconditionFailed,
-			"message size %d is larger than configured max size %d", in.bodySize, ch.c.cfg.MaxMessageSize), in.m)
+			"message size %d is larger than configured max size %d", in.bodySize, ch.c.maxMessage), in.m)
+	}
+	if err := ch.c.permit(auth.Write, "exchange", in.m.Exchange); err != nil {
+		return ch.wrap(err, in.m)
 	}
 	req := &pubReq{ch: ch, m: in.m}
 	msg := &req.stored
@@ -171,7 +175,7 @@ func (ch *channel) buildMessage(in *incoming, msg *storage.Message) (amqp.Table,
 		}
 		msg.TTL = ttl
 	}
-	if props.Flags&amqp.FlagUserID != 0 && props.UserID != ch.c.user {
+	if props.Flags&amqp.FlagUserID != 0 && props.UserID != ch.c.user && props.UserID != ch.c.loginName {
 		return nil, reply.Errorf(reply.PreconditionFailed,
 			"user_id property set to '%s' but authenticated user was '%s'", props.UserID, ch.c.user)
 	}

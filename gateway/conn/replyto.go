@@ -71,6 +71,7 @@ const MaxReplyOrigin = 64
 
 // Reply is a reply published to a direct reply-to address.
 type Reply struct {
+	Instance   string // the responder's: a reply reaches only a requester of the same instance
 	Address    string // the routing key: amq.rabbitmq.reply-to.<origin>.<token>
 	Properties []byte // encoded content properties, as the responder sent them
 	Body       []byte
@@ -149,7 +150,7 @@ func isReplyAddress(m *wire.BasicPublish) bool {
 // through the relay, on the gateway named in the address. A reply to a
 // requester that is gone is dropped, as in RabbitMQ.
 func (c *Conn) deliverReply(m *wire.BasicPublish, msg *storage.Message) {
-	if c.cfg.DeliverReply(m.RoutingKey, msg.Properties, msg.Body) {
+	if c.cfg.DeliverReply(c.inst, m.RoutingKey, msg.Properties, msg.Body) {
 		return
 	}
 	relay := c.cfg.ReplyRelay
@@ -157,18 +158,23 @@ func (c *Conn) deliverReply(m *wire.BasicPublish, msg *storage.Message) {
 		return
 	}
 	if origin, ok := replyOrigin(m.RoutingKey); ok && origin != relay.Origin() {
-		relay.Forward(origin, Reply{Address: m.RoutingKey, Properties: msg.Properties, Body: msg.Body})
+		relay.Forward(origin, Reply{Instance: c.inst, Address: m.RoutingKey, Properties: msg.Properties, Body: msg.Body})
 	}
 }
 
-// DeliverReply writes a reply to the channel consuming addr on this gateway,
-// the reply relay's entry point. It reports false, having done nothing,
-// when no channel here consumes addr: the requester is gone or elsewhere.
-// It does not keep props or body.
-func (cfg *Config) DeliverReply(addr string, props, body []byte) bool {
+// DeliverReply writes a reply from a responder of instance inst to the
+// channel consuming addr on this gateway, the reply relay's entry point.
+// It reports false, having done nothing, when no channel here consumes
+// addr: the requester is gone or elsewhere. A requester of another
+// instance is as good as gone: instances never reach each other, even
+// with a leaked address. It does not keep props or body.
+func (cfg *Config) DeliverReply(inst, addr string, props, body []byte) bool {
 	ch, ok := cfg.replies.get(addr)
 	if !ok {
 		return false
+	}
+	if ch.c.inst != inst {
+		return true // dropped, like a reply to a requester that is gone
 	}
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
@@ -200,7 +206,7 @@ func (ch *channel) replyToDeclare(m *wire.QueueDeclare) (bool, error) {
 	if !strings.HasPrefix(m.Queue, replyToPrefix) {
 		return false, nil
 	}
-	if _, ok := ch.c.cfg.replies.get(m.Queue); !ok {
+	if req, ok := ch.c.cfg.replies.get(m.Queue); !ok || req.c.inst != ch.c.inst {
 		return true, reply.NotFoundQueue(ch.c.vhost, m.Queue)
 	}
 	return true, ch.reply(m.NoWait, &wire.QueueDeclareOk{Queue: m.Queue, ConsumerCount: 1})

@@ -10,6 +10,7 @@ import (
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/route"
 	"github.com/warrenmq/warren/api/topology"
+	"github.com/warrenmq/warren/gateway/auth"
 	"github.com/warrenmq/warren/gateway/wire"
 )
 
@@ -68,7 +69,7 @@ func (ch *channel) await(ctx context.Context, rev uint64) error {
 
 // read runs fn over the connection's instance topology.
 func (ch *channel) read(fn func(ix *route.Index)) {
-	ch.c.cfg.Mirror.Read(ch.c.cfg.Instance, fn)
+	ch.c.cfg.Mirror.Read(ch.c.inst, fn)
 }
 
 func (ch *channel) exchange(name string) (topology.Exchange, bool) {
@@ -99,12 +100,18 @@ func (ch *channel) exchangeDeclare(m *wire.ExchangeDeclare) error {
 	if m.Exchange == "" {
 		return errDefaultExchange
 	}
+	if err := ch.c.permit(auth.Configure, "exchange", m.Exchange); err != nil {
+		return err
+	}
 	if err := checkDeclaredName("exchange", ch.c.vhost, m.Exchange); err != nil {
+		return err
+	}
+	if err := ch.checkAlternateExchange(m); err != nil {
 		return err
 	}
 	ctx, cancel := ch.ctx()
 	defer cancel()
-	res, err := ch.c.cfg.Topology.DeclareExchange(ctx, ch.c.cfg.Instance, topology.Exchange{
+	res, err := ch.c.cfg.Topology.DeclareExchange(ctx, ch.c.inst, topology.Exchange{
 		VHost: ch.c.vhost, Name: m.Exchange, Type: m.Type, Durable: m.Durable,
 		AutoDelete: m.AutoDelete, Internal: m.Internal, Args: m.Arguments,
 	})
@@ -115,6 +122,22 @@ func (ch *channel) exchangeDeclare(m *wire.ExchangeDeclare) error {
 		return err
 	}
 	return ch.reply(m.NoWait, &wire.ExchangeDeclareOk{})
+}
+
+// checkAlternateExchange applies rabbit_channel's rule for a new exchange
+// with an alternate exchange: read on the exchange, write on the AE.
+func (ch *channel) checkAlternateExchange(m *wire.ExchangeDeclare) error {
+	ae, ok := m.Arguments["alternate-exchange"].(string)
+	if !ok {
+		return nil
+	}
+	if _, exists := ch.exchange(m.Exchange); exists {
+		return nil
+	}
+	if err := ch.c.permit(auth.Read, "exchange", m.Exchange); err != nil {
+		return err
+	}
+	return ch.c.permit(auth.Write, "exchange", ae)
 }
 
 // checkDeclaredName applies RabbitMQ's name rules to a non-passive declare.
@@ -133,9 +156,12 @@ func (ch *channel) exchangeDelete(m *wire.ExchangeDelete) error {
 		return reply.Errorf(reply.AccessRefused,
 			"deletion of system exchange '%s' in vhost '%s' not allowed", m.Exchange, ch.c.vhost)
 	}
+	if err := ch.c.permit(auth.Configure, "exchange", m.Exchange); err != nil {
+		return err
+	}
 	ctx, cancel := ch.ctx()
 	defer cancel()
-	res, err := ch.c.cfg.Topology.DeleteExchange(ctx, ch.c.cfg.Instance, ch.c.vhost, m.Exchange, m.IfUnused)
+	res, err := ch.c.cfg.Topology.DeleteExchange(ctx, ch.c.inst, ch.c.vhost, m.Exchange, m.IfUnused)
 	if err != nil {
 		return err
 	}
@@ -146,8 +172,14 @@ func (ch *channel) exchangeDelete(m *wire.ExchangeDelete) error {
 }
 
 func (ch *channel) exchangeBind(dest, src, key string, args map[string]any, bind, noWait bool) error {
+	if err := ch.c.permit(auth.Write, "exchange", dest); err != nil {
+		return err
+	}
 	if dest == "" || src == "" {
 		return errDefaultExchange
+	}
+	if err := ch.c.permit(auth.Read, "exchange", src); err != nil {
+		return err
 	}
 	b := topology.Binding{VHost: ch.c.vhost, Source: src, DestKind: topology.ToExchange, Dest: dest, Key: key, Args: args}
 	if err := ch.changeBinding(b, bind); err != nil {
@@ -167,7 +199,7 @@ func (ch *channel) changeBinding(b topology.Binding, bind bool) error {
 	if bind {
 		change = ch.c.cfg.Topology.Bind
 	}
-	res, err := change(ctx, ch.c.cfg.Instance, b)
+	res, err := change(ctx, ch.c.inst, b)
 	if err != nil {
 		return err
 	}
@@ -202,6 +234,20 @@ func (ch *channel) ownedQueue(name string) (*topology.Queue, error) {
 	return q, nil
 }
 
+// permittedQueue expands the "" shortcut, checks op on the queue, then
+// looks it up: RabbitMQ checks permissions before existence (404) and
+// exclusivity (405).
+func (ch *channel) permittedQueue(op auth.Op, name string) (*topology.Queue, error) {
+	name, err := ch.queueName(name)
+	if err != nil {
+		return nil, err
+	}
+	if err := ch.c.permit(op, "queue", name); err != nil {
+		return nil, err
+	}
+	return ch.ownedQueue(name)
+}
+
 func (ch *channel) queueDeclare(m *wire.QueueDeclare) error {
 	if m.Passive {
 		return ch.queueDeclarePassive(m)
@@ -212,9 +258,15 @@ func (ch *channel) queueDeclare(m *wire.QueueDeclare) error {
 	} else if err := checkDeclaredName("queue", ch.c.vhost, name); err != nil {
 		return err
 	}
+	if err := ch.c.permit(auth.Configure, "queue", name); err != nil {
+		return err
+	}
+	if err := ch.checkDeadLetterExchange(name, m.Arguments); err != nil {
+		return err
+	}
 	ctx, cancel := ch.ctx()
 	defer cancel()
-	res, err := ch.c.cfg.Topology.DeclareQueue(ctx, ch.c.cfg.Instance, ch.c.id, topology.Queue{
+	res, err := ch.c.cfg.Topology.DeclareQueue(ctx, ch.c.inst, ch.c.id, topology.Queue{
 		VHost: ch.c.vhost, Name: name, Durable: m.Durable, Exclusive: m.Exclusive,
 		AutoDelete: m.AutoDelete, Args: m.Arguments,
 	})
@@ -228,6 +280,22 @@ func (ch *channel) queueDeclare(m *wire.QueueDeclare) error {
 	return ch.reply(m.NoWait, &wire.QueueDeclareOk{
 		Queue: name, MessageCount: clamp32(res.Messages), ConsumerCount: res.Consumers,
 	})
+}
+
+// checkDeadLetterExchange applies rabbit_channel's rule for a new queue
+// with a dead-letter exchange: read on the queue, write on the DLX.
+func (ch *channel) checkDeadLetterExchange(queue string, args map[string]any) error {
+	dlx, ok := args["x-dead-letter-exchange"].(string)
+	if !ok {
+		return nil
+	}
+	if _, exists := ch.queue(queue); exists {
+		return nil
+	}
+	if err := ch.c.permit(auth.Read, "queue", queue); err != nil {
+		return err
+	}
+	return ch.c.permit(auth.Write, "exchange", dlx)
 }
 
 func (ch *channel) queueDeclarePassive(m *wire.QueueDeclare) error {
@@ -256,8 +324,18 @@ func (ch *channel) queueDeclarePassive(m *wire.QueueDeclare) error {
 }
 
 func (ch *channel) queueBind(queue, exchange, key string, args map[string]any, bind, noWait bool) error {
+	queue, err := ch.queueName(queue)
+	if err != nil {
+		return err
+	}
+	if err := ch.c.permit(auth.Write, "queue", queue); err != nil {
+		return err
+	}
 	if exchange == "" {
 		return errDefaultExchange
+	}
+	if err := ch.c.permit(auth.Read, "exchange", exchange); err != nil {
+		return err
 	}
 	q, err := ch.ownedQueue(queue)
 	if err != nil {
@@ -274,7 +352,7 @@ func (ch *channel) queueBind(queue, exchange, key string, args map[string]any, b
 }
 
 func (ch *channel) queuePurge(m *wire.QueuePurge) error {
-	q, err := ch.ownedQueue(m.Queue)
+	q, err := ch.permittedQueue(auth.Read, m.Queue)
 	if err != nil {
 		return err
 	}
@@ -296,13 +374,16 @@ func (ch *channel) queueDelete(m *wire.QueueDelete) error {
 	if err != nil {
 		return err
 	}
+	if err := ch.c.permit(auth.Configure, "queue", name); err != nil {
+		return err
+	}
 	ch.c.pub.barrier()
 	if q, ok := ch.queue(name); ok {
 		ch.settled(q)
 	}
 	ctx, cancel := ch.ctx()
 	defer cancel()
-	res, err := ch.c.cfg.Topology.DeleteQueue(ctx, ch.c.cfg.Instance, ch.c.id, ch.c.vhost, name, m.IfUnused, m.IfEmpty)
+	res, err := ch.c.cfg.Topology.DeleteQueue(ctx, ch.c.inst, ch.c.id, ch.c.vhost, name, m.IfUnused, m.IfEmpty)
 	if err != nil {
 		return err
 	}

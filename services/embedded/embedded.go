@@ -207,7 +207,7 @@ func (b *broker) startGateway(ctx context.Context) error {
 	go b.node.WatchAlarms(ctx, func(st node.AlarmState) { gate.Set(alarm.State(st).Reason()) })
 	cfg := conn.Prepare(conn.Config{
 		Gate:     gate,
-		Instance: topology.DefaultInstance, Auth: auth.Guest(),
+		Auth:     auth.NewUsers(auth.MirrorDirectory{M: b.mirror}, topology.DefaultInstance),
 		Topology: b.topo, Mirror: b.mirror, Node: b.nodeByName,
 		ConsumerTimeout: b.o.ConsumerTimeout, MaxMessageSize: b.o.MaxMessageSize,
 		Product: "Warren", Version: b.o.Version, Log: b.o.Log,
@@ -217,6 +217,7 @@ func (b *broker) startGateway(ctx context.Context) error {
 		return err
 	}
 	b.amqp = srv
+	go srv.EnforceAccess(ctx, b.mirror)
 	b.mux.Handle("/metrics", metrics.Handler(b.metrics))
 	if b.o.Pprof {
 		cluster.HandlePprof(b.mux)

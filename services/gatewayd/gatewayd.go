@@ -70,7 +70,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	cfg := conn.Prepare(conn.Config{
 		Gate:     gate,
-		Instance: topology.DefaultInstance, Auth: auth.Guest(),
+		Auth:     auth.NewUsers(auth.MirrorDirectory{M: c.Mirror}, topology.DefaultInstance),
 		Topology: control, Mirror: c.Mirror, Node: c.Nodes.Node, ClusterSync: tsync.Await,
 		ConsumerTimeout: o.ConsumerTimeout, Product: "Warren", Version: o.Version, Log: o.Log,
 		ReplyRelay: &replyRelay{nc: c.NATS, id: id, log: o.Log},
@@ -84,6 +84,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
+	go srv.EnforceAccess(ctx, c.Mirror)
 	return serve(ctx, o, id, srv, c.Registry, live.Heartbeat)
 }
 

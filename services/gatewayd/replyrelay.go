@@ -51,7 +51,7 @@ func serveReplies(nc *nats.Conn, id string, cfg *conn.Config, log *slog.Logger) 
 			log.Warn("bad forwarded reply", "err", err)
 			return
 		}
-		cfg.DeliverReply(rep.Address, rep.Properties, rep.Body)
+		cfg.DeliverReply(rep.Instance, rep.Address, rep.Properties, rep.Body)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("subscribe %s: %w", replySubjectPrefix+id, err)
@@ -59,12 +59,15 @@ func serveReplies(nc *nats.Conn, id string, cfg *conn.Config, log *slog.Logger) 
 	return sub, nil
 }
 
-// A forwarded reply is: address length (uint16), address, properties
-// length (uint32), properties, body (the rest).
-const replyHeader = 2 + 4
+// A forwarded reply is: instance length (uint8), instance, address length
+// (uint16), address, properties length (uint32), properties, body (the
+// rest). Instance names are DNS labels, at most 63 bytes.
+const replyHeader = 1 + 2 + 4
 
 func encodeReply(r conn.Reply) []byte {
-	b := make([]byte, 0, replyHeader+len(r.Address)+len(r.Properties)+len(r.Body))
+	b := make([]byte, 0, replyHeader+len(r.Instance)+len(r.Address)+len(r.Properties)+len(r.Body))
+	b = append(b, byte(len(r.Instance)))
+	b = append(b, r.Instance...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(r.Address)))
 	b = append(b, r.Address...)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(r.Properties)))
@@ -76,15 +79,17 @@ var errShortReply = errors.New("forwarded reply: truncated")
 
 // decodeReply parses encodeReply's output; the result aliases b.
 func decodeReply(b []byte) (conn.Reply, error) {
-	if len(b) < 2 {
+	if len(b) < 1 || len(b) < 1+int(b[0])+2 {
 		return conn.Reply{}, errShortReply
 	}
+	r := conn.Reply{Instance: string(b[1 : 1+b[0]])}
+	b = b[1+int(b[0]):]
 	n := int(binary.BigEndian.Uint16(b))
 	b = b[2:]
 	if len(b) < n+4 {
 		return conn.Reply{}, errShortReply
 	}
-	r := conn.Reply{Address: string(b[:n])}
+	r.Address = string(b[:n])
 	b = b[n:]
 	p := binary.BigEndian.Uint32(b)
 	b = b[4:]
