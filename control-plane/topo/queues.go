@@ -210,3 +210,13 @@ func gatewayOf(conn string) string {
 	}
 	return conn
 }
+
+// QueueStats asks the storage node that owns q for its counts. It fails
+// when the node is unknown or does not answer; the queue is unchanged.
+func (s *Service) QueueStats(ctx context.Context, q *topology.Queue) (storage.QueueStats, error) {
+	node, err := s.node(q)
+	if err != nil {
+		return storage.QueueStats{}, err
+	}
+	return node.Stats(ctx, q.ID)
+}
