@@ -18,9 +18,16 @@ import (
 
 // fetchPool runs cfg.Fetchers goroutines that read segment objects: an
 // index, or a block of records (TIERING.md §4). Reads wait in one FIFO
-// while the node's read-ahead is spent, so no lane starves and memory
-// stays bounded by ReadAheadBytes (a read bigger than the whole budget
-// runs when nothing else is held).
+// while the node's read-ahead is spent, so memory stays bounded by
+// ReadAheadBytes (a read bigger than the whole budget runs when nothing
+// else is held).
+//
+// Read-ahead that a lane holds while its consumers take nothing may fill
+// the budget for good, so a lane that waits for its next record must not
+// queue behind it: the shard promotes the oldest waiting read of such a
+// lane (promote), and an urgent read starts whatever the budget says. One
+// read per waiting lane is urgent at a time, so memory stays within the
+// budget plus about a block per waiting lane.
 type fetchPool struct {
 	t  *tiering
 	mu struct {
@@ -33,8 +40,9 @@ type fetchPool struct {
 }
 
 type fetchReq struct {
-	q storage.QueueID
-	f tier.Fetch
+	q      storage.QueueID
+	f      tier.Fetch
+	urgent bool // its lane waits for it: it starts over the budget
 }
 
 func newFetchPool(t *tiering) *fetchPool {
@@ -70,21 +78,45 @@ func (p *fetchPool) close() {
 	p.cond.Broadcast()
 }
 
-// next waits for the head of the FIFO to fit in the read-ahead budget.
+// promote makes the oldest read of queue q's lane in the FIFO urgent,
+// unless one of the lane's is already.
+func (p *fetchPool) promote(q storage.QueueID, lane uint8) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	i := slices.IndexFunc(p.mu.fifo, func(r fetchReq) bool { return r.q == q && r.f.Seg.Lane == lane })
+	if i < 0 || slices.ContainsFunc(p.mu.fifo[i:], func(r fetchReq) bool { return r.urgent && r.q == q && r.f.Seg.Lane == lane }) {
+		return
+	}
+	p.mu.fifo[i].urgent = true
+	p.cond.Broadcast()
+}
+
+// next waits for the head of the FIFO to fit in the read-ahead budget, or
+// for an urgent read.
 func (p *fetchPool) next() (fetchReq, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for !p.mu.closed && (len(p.mu.fifo) == 0 || !p.fits(p.mu.fifo[0].f.Bytes)) {
+	for {
+		if p.mu.closed {
+			return fetchReq{}, false
+		}
+		if i := p.startable(); i >= 0 {
+			r := p.mu.fifo[i]
+			p.mu.fifo = slices.Delete(p.mu.fifo, i, i+1)
+			p.mu.waiting -= r.f.Bytes
+			return r, true
+		}
 		p.cond.Wait()
 	}
-	if p.mu.closed {
-		return fetchReq{}, false
+}
+
+// startable is the position of the read to start now, -1 for none: the
+// head when it fits, else the first urgent read.
+func (p *fetchPool) startable() int {
+	if len(p.mu.fifo) > 0 && p.fits(p.mu.fifo[0].f.Bytes) {
+		return 0
 	}
-	r := p.mu.fifo[0]
-	p.mu.fifo[0] = fetchReq{}
-	p.mu.fifo = p.mu.fifo[1:]
-	p.mu.waiting -= r.f.Bytes
-	return r, true
+	return slices.IndexFunc(p.mu.fifo, func(r fetchReq) bool { return r.urgent })
 }
 
 // fits: what the node holds (charged read-ahead not waiting here)

@@ -33,6 +33,9 @@ type qstate struct {
 	tq        *tier.Queue
 	readAhead int64
 	waitSlot  bool
+	// waiting marks the lanes whose last Load answered ErrNotReady: their
+	// next read is urgent (fetchPool.promote). nil until one waits.
+	waiting []bool
 }
 
 // shard owns a set of queues; every field below is touched only by its
@@ -82,6 +85,7 @@ type shard struct {
 	tierJobs  []uploadJob
 	tierReads []fetchReq
 	tierWait  []*qstate
+	tierUrge  []laneRef // lanes waiting for a read, to promote after the push
 	tierDone  int64 // tiering.busy work finished this iteration
 	fetchBuf  []tier.Fetch
 	deadBuf   []pebblestore.Segment

@@ -156,6 +156,10 @@ func (s *shard) dispatchTier() {
 		clear(s.tierReads)
 		s.tierReads = s.tierReads[:0]
 	}
+	for _, l := range s.tierUrge {
+		t.fetch.promote(l.q, l.lane)
+	}
+	s.tierUrge = s.tierUrge[:0]
 	if s.tierDone != 0 {
 		t.busy.Add(-s.tierDone)
 		s.tierDone = 0
@@ -175,11 +179,36 @@ func (s *shard) fetched(q storage.QueueID, res tier.FetchResult) {
 			"first", res.Fetch.Seg.First, "err", res.Err)
 	}
 	s.touch(qs)
+	li := res.Fetch.Seg.Lane
 	wake := qs.tq.Fetched(res)
 	if wake {
 		s.resume(qs)
 	}
-	s.planFetches(qs, res.Fetch.Seg.Lane)
+	s.planFetches(qs, li)
+	if int(li) < len(qs.waiting) && qs.waiting[li] {
+		s.tierUrge = append(s.tierUrge, laneRef{q, li})
+	}
+}
+
+// laneRef names a lane of a queue.
+type laneRef struct {
+	q    storage.QueueID
+	lane uint8
+}
+
+// setWaiting records whether the lane's last Load answered ErrNotReady;
+// a lane that starts waiting gets its read promoted.
+func (s *shard) setWaiting(qs *qstate, li uint8, waiting bool) {
+	if qs.waiting == nil {
+		if !waiting {
+			return
+		}
+		qs.waiting = make([]bool, int(qs.q.Spec().MaxPriority)+1)
+	}
+	qs.waiting[li] = waiting
+	if waiting {
+		s.tierUrge = append(s.tierUrge, laneRef{qs.q.ID(), li})
+	}
 }
 
 // tieredLoader is the shard's queue.Store when tiering is on: it merges
@@ -205,6 +234,7 @@ func (l *tieredLoader) Load(q storage.QueueID, lane uint8, from, to storage.MsgI
 			return dst, err
 		}
 		if avail <= from {
+			s.setWaiting(qs, lane, true)
 			return dst, queue.ErrNotReady
 		}
 		end := min(to, avail)
@@ -218,6 +248,7 @@ func (l *tieredLoader) Load(q storage.QueueID, lane uint8, from, to storage.MsgI
 		clear(recs)
 		s.tierBuf = recs[:0]
 		if len(dst) > n || end >= to {
+			s.setWaiting(qs, lane, false)
 			return dst, nil
 		}
 		from = end // [from, end) held only acked records

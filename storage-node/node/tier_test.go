@@ -322,3 +322,35 @@ func TestTierReadErrors(t *testing.T) {
 		t.Fatalf("queue error %v, want the missing object", qerr)
 	}
 }
+
+// TestTierReadAheadNoStarvation: a lane whose consumer stopped keeps its
+// read-ahead, which may fill the node's budget; a lane that waits for its
+// next record must still get its read, or its consumers starve.
+func TestTierReadAheadNoStarvation(t *testing.T) {
+	st := objstoretest.NewMem()
+	opts := tinyTier(st)
+	opts.Tier.ReadAheadBytes, opts.Tier.QueueReadAheadBytes = 1, 4<<10
+	n, _ := testNode(t, opts)
+	mustCreate(t, n, durable(1, "idle"))
+	mustCreate(t, n, durable(2, "busy"))
+	want := seqBodies("m", 20)
+	publish(t, n, 1, true, want...)
+	publish(t, n, 2, true, want...)
+	tierIdle(t, n)
+	sess, sk := openSession(t, n)
+	if err := sess.Consume(storage.ConsumerSpec{Queue: 1, Tag: "idle", Credit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	sk.wait(t, 1)
+	quiesce(t, n) // not tierIdle: the idle lane's read-ahead waits for budget
+	if n.tier.readAhead.Load() <= opts.Tier.ReadAheadBytes {
+		t.Fatalf("the idle lane holds %d bytes of read-ahead, want it over the node's budget", n.tier.readAhead.Load())
+	}
+	if err := sess.Consume(storage.ConsumerSpec{Queue: 2, Tag: "busy", Credit: 100}); err != nil {
+		t.Fatal(err)
+	}
+	got := sk.wait(t, 1+len(want))
+	if bodies(got[1:]) != bodies(deliveriesOf(want)) {
+		t.Fatalf("busy queue got %s", bodies(got[1:]))
+	}
+}
