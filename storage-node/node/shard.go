@@ -86,7 +86,7 @@ type shard struct {
 	tierReads []fetchReq
 	tierWait  []*qstate
 	tierUrge  []laneRef // lanes waiting for a read, to promote after the push
-	tierDone  int64 // tiering.busy work finished this iteration
+	tierDone  int64     // tiering.busy work finished this iteration
 	fetchBuf  []tier.Fetch
 	deadBuf   []pebblestore.Segment
 	tierBuf   []queue.Entry
