@@ -354,3 +354,74 @@ func TestTierReadAheadNoStarvation(t *testing.T) {
 		t.Fatalf("busy queue got %s", bodies(got[1:]))
 	}
 }
+
+// TestTierUploadOverlapped: a purge or the queue's delete while its
+// upload is in the store aborts the upload: no table entry names the
+// object, a delete intent does, and nothing comes back.
+func TestTierUploadOverlapped(t *testing.T) {
+	for _, op := range []string{"purge", "delete"} {
+		t.Run(op, func(t *testing.T) {
+			st := objstoretest.NewMem()
+			st.Pause(objstoretest.OpPut)
+			n, _ := testNode(t, tinyTier(st))
+			mustCreate(t, n, durable(1, "q"))
+			publish(t, n, 1, true, seqBodies("m", 10)...)
+			eventually(t, func() bool { return st.Blocked(objstoretest.OpPut) == 1 })
+			var err error
+			if op == "purge" {
+				_, err = n.PurgeQueue(bg, 1)
+			} else {
+				_, err = n.DeleteQueue(bg, 1, false, false)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Resume(objstoretest.OpPut)
+			tierIdle(t, n)
+			if segs := segmentsOf(t, n, 1); len(segs) != 0 {
+				t.Fatalf("segments after the %s: %+v", op, segs)
+			}
+			dels, _ := n.db.Intents(pebblestore.IntentDelete)
+			if len(dels) != 1 || !slices.Equal(dels, st.Keys()) {
+				t.Fatalf("delete intents %q, store %q: want the aborted upload's object", dels, st.Keys())
+			}
+			if ups, _ := n.db.Intents(pebblestore.IntentUpload); len(ups) != 0 {
+				t.Fatalf("upload intents left: %q", ups)
+			}
+		})
+	}
+}
+
+// TestTierCloseDuringUpload: Close does not wait for a Put that hangs;
+// after the restart the records are still hot and drain, and the
+// abandoned upload's intent became a delete intent.
+func TestTierCloseDuringUpload(t *testing.T) {
+	st := objstoretest.NewMem()
+	st.Pause(objstoretest.OpPut)
+	opts := tinyTier(st)
+	n, fs := testNode(t, opts)
+	mustCreate(t, n, durable(1, "q"))
+	want := seqBodies("m", 10)
+	publish(t, n, 1, true, want...)
+	eventually(t, func() bool { return st.Blocked(objstoretest.OpPut) == 1 })
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	opts.FS, opts.Logger, opts.Shards, opts.DiskFreeLimit = fs, quietLogger(), 2, -1
+	opts.ObjectStore = objstoretest.NewMem()
+	n, err := Open("data", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if dels, _ := n.db.Intents(pebblestore.IntentDelete); len(dels) != 1 {
+		t.Fatalf("delete intents %q, want the abandoned upload's", dels)
+	}
+	sess, sk := openSession(t, n)
+	if err := sess.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Credit: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if got := bodies(sk.wait(t, len(want))); got != bodies(deliveriesOf(want)) {
+		t.Fatalf("after restart got %s", got)
+	}
+}
