@@ -147,6 +147,11 @@ func (n *Node) recover() error {
 		q := queue.Recover(r.Spec, r.Meta, n.opts.queueConfig(), s.loader(), s, now)
 		qs := s.adopt(q)
 		n.reg.add(&r.Spec)
+		if qs.tq == nil && len(r.Segments) > 0 {
+			// Reading only Pebble would count the tiered records as lost.
+			return fmt.Errorf("queue %d has %d segments in the object store, and no ObjectStore is configured",
+				r.Spec.ID, len(r.Segments))
+		}
 		if qs.tq == nil {
 			continue
 		}

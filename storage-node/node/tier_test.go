@@ -425,3 +425,29 @@ func TestTierCloseDuringUpload(t *testing.T) {
 		t.Fatalf("after restart got %s", got)
 	}
 }
+
+// TestTierOffWithSegments: a node whose queues have segments refuses to
+// open without an object store, rather than drop the tiered records.
+func TestTierOffWithSegments(t *testing.T) {
+	st := objstoretest.NewMem()
+	opts := tinyTier(st)
+	n, fs := testNode(t, opts)
+	mustCreate(t, n, durable(1, "q"))
+	publish(t, n, 1, true, seqBodies("m", 10)...)
+	tierIdle(t, n)
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	opts.FS, opts.Logger, opts.Shards, opts.DiskFreeLimit = fs, quietLogger(), 2, -1
+	opts.ObjectStore = nil
+	if n, err := Open("data", opts); err == nil {
+		_ = n.Close()
+		t.Fatal("opened without the object store that holds the queue's segments")
+	}
+	opts.ObjectStore = st
+	n, err := Open("data", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = n.Close()
+}
