@@ -262,6 +262,12 @@ func copyMessage(m *storage.Message) *storage.Message {
 	c.RoutingKey = aliasString(buf[x : x+k])
 	c.Properties = buf[x+k : x+k+p : x+k+p]
 	c.Body = buf[x+k+p:]
+	if m.Properties == nil {
+		c.Properties = nil
+	}
+	if m.Body == nil {
+		c.Body = nil
+	}
 	return &c
 }
 

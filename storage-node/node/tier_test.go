@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -118,18 +119,38 @@ func TestTierUpload(t *testing.T) {
 	}
 }
 
-// TestTierDrain drains a queue whose every record is in segments: the
-// consumer gets them all, in order, read back through the fetcher, and
-// acks leave cold acks, not Pebble records.
+// TestTierDrain drains a queue whose every record is in segments, durable
+// and spilled transient ones: the consumer gets them all, in order, as
+// published, read back through the fetcher.
 func TestTierDrain(t *testing.T) {
 	st := objstoretest.NewMem()
 	n, _ := testNode(t, tinyTier(st))
 	mustCreate(t, n, durable(1, "q"))
 	want := seqBodies("m", 30)
-	publish(t, n, 1, true, want...)
+	msgs := make([]*storage.Message, len(want))
+	pubs := make([]storage.Publish, len(want))
+	for i, b := range want {
+		msgs[i] = message(b, true)
+		if i%2 == 1 {
+			msgs[i].Properties, msgs[i].Priority = []byte{0x10, byte(i)}, 3
+		}
+		msgs[i].Persistent = i%3 != 0 // transient ones are spilled: segments of both kinds
+
+		pubs[i] = storage.Publish{Queues: []storage.QueueID{1}, Msg: msgs[i]}
+	}
+	if _, err := n.Append(bg, pubs); err != nil {
+		t.Fatal(err)
+	}
 	tierIdle(t, n)
 	if recs := pebbleRecords(t, n, 1); len(recs) != 0 {
 		t.Fatalf("Pebble still holds %d records before the drain", len(recs))
+	}
+	kinds := map[queue.Stored]int{}
+	for _, sg := range segmentsOf(t, n, 1) {
+		kinds[sg.Kind]++
+	}
+	if kinds[queue.Durable] == 0 || kinds[queue.Spill] == 0 {
+		t.Fatalf("segments by kind %v, want both", kinds)
 	}
 	sess, sk := openSession(t, n)
 	if err := sess.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Credit: 1000}); err != nil {
@@ -138,6 +159,11 @@ func TestTierDrain(t *testing.T) {
 	got := sk.wait(t, len(want))
 	if bodies(got) != bodies(deliveriesOf(want)) {
 		t.Fatalf("drained %s", bodies(got))
+	}
+	for i, d := range got {
+		if !reflect.DeepEqual(d.Msg, msgs[i]) {
+			t.Fatalf("delivered %+v, published %+v", d.Msg, msgs[i])
+		}
 	}
 	if st.Calls(objstoretest.OpGetRange) == 0 {
 		t.Fatal("nothing was read from the store")
