@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -362,4 +363,29 @@ func TestDeletionsCloseConnections(t *testing.T) {
 	tn.api.call(t, tn.api.token, "DELETE", tn.path(""), "").must(t, "delete instance", 200)
 	expectForced(stays, closed, "vhost '/' is deleted")
 	dialRefused(t, tn.url(t, 0, "stays", "pw", "/"), amqp.AccessRefused, "")
+}
+
+// TestInstanceQueueExpires: a storage node reports an unused queue by its
+// ID alone; the queue goes from the topology of whichever instance holds it.
+func TestInstanceQueueExpires(t *testing.T) {
+	pending(t)
+	tn := newTenant(t, `{}`)
+	tn.user(t, "app", "pw")
+	tn.permit(t, "/", "app", ".*", ".*", ".*")
+	conn := dialProvisioned(t, tn.url(t, 0, "app", "pw", "/"))
+	declareQueue(t, openChannel(t, conn), "short-lived", amqp.Table{"x-expires": int32(50)})
+	// A passive declare renews x-expires, so look less often than it expires.
+	deadline := time.Now().Add(rpcTimeout)
+	for {
+		time.Sleep(200 * time.Millisecond)
+		ch := openChannel(t, conn)
+		_, err := ch.QueueDeclarePassive("short-lived", false, false, false, false, nil)
+		var e *amqp.Error
+		if errors.As(err, &e) && e.Code == amqp.NotFound {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the expired queue is still in the instance's topology: %v", err)
+		}
+	}
 }

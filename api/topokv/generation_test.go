@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/api/topology"
 )
 
@@ -55,5 +56,31 @@ func TestAccessGenerationFollowsAccessRecords(t *testing.T) {
 	apply(ExchangeKey("acme", "/", "y"), x) // a revision after the delete, to wait on
 	if m.AccessGeneration() == before {
 		t.Error("deleting a user did not move the generation")
+	}
+}
+
+// Storage nodes report queues by ID; QueueInstance finds whose they are.
+func TestQueueInstance(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	kv := startKV(t)
+	m, err := Watch(ctx, kv, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rev uint64
+	for i, inst := range []string{"acme", "other"} {
+		q := topology.Queue{VHost: "/", Name: "same-name", ID: storage.QueueID(i + 1)}
+		if rev, err = kv.Put(ctx, QueueKey(inst, "/", q.Name), must(t)(EncodeQueue(q))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := m.WaitFor(ctx, rev); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[storage.QueueID]string{1: "acme", 2: "other", 3: ""} {
+		if got, ok := m.QueueInstance(id); got != want || ok != (want != "") {
+			t.Errorf("queue %d: %q %v, want %q", id, got, ok, want)
+		}
 	}
 }

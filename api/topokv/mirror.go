@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warrenmq/warren/api/route"
+	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/api/topology"
 )
 
@@ -329,6 +330,25 @@ func (m *Mirror) Read(inst string, fn func(ix *route.Index)) {
 }
 
 var emptyIndex = route.NewIndex()
+
+// QueueInstance returns the instance whose topology holds the queue with
+// storage ID id. Storage nodes report queues by ID alone (unused, expired);
+// this finds whose they are. It scans every queue: for rare events only.
+func (m *Mirror) QueueInstance(id storage.QueueID) (inst string, ok bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for name, ix := range m.mu.instances {
+		ix.Queues(func(q *topology.Queue) {
+			if q.ID == id {
+				inst, ok = name, true
+			}
+		})
+		if ok {
+			return inst, true
+		}
+	}
+	return "", false
+}
 
 // AccessGeneration changes whenever an instance, vhost, user or
 // permission record changes, in any instance. What was derived from those

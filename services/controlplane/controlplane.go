@@ -22,7 +22,7 @@ import (
 	"github.com/warrenmq/warren/api/controlpb"
 	"github.com/warrenmq/warren/api/registry"
 	"github.com/warrenmq/warren/api/storage"
-	"github.com/warrenmq/warren/api/topology"
+	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/control-plane/natsembed"
 	"github.com/warrenmq/warren/control-plane/topo"
 	"github.com/warrenmq/warren/services/cluster"
@@ -83,17 +83,18 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	sub, err := c.NATS.Subscribe(storage.QueueUnusedSubject, unusedHandler(svc, o.Log))
+	sub, err := c.NATS.Subscribe(storage.QueueUnusedSubject, unusedHandler(svc, c.Mirror, o.Log))
 	if err != nil {
 		return fmt.Errorf("subscribe %s: %w", storage.QueueUnusedSubject, err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	go sweepDeadGateways(ctx, svc, c.Registry, live, o.Log)
+	go sweepDeadGateways(ctx, svc, c.Mirror, c.Registry, live, o.Log)
 	return serveAPIs(ctx, o, url, svc, c.Registry, mux)
 }
 
-// unusedHandler deletes queues storage nodes report unused.
-func unusedHandler(svc *topo.Service, log *slog.Logger) nats.MsgHandler {
+// unusedHandler deletes queues storage nodes report unused, in whichever
+// instance holds them.
+func unusedHandler(svc *topo.Service, mirror *topokv.Mirror, log *slog.Logger) nats.MsgHandler {
 	return func(m *nats.Msg) {
 		var ev storage.QueueUnusedEvent
 		if err := json.Unmarshal(m.Data, &ev); err != nil {
@@ -103,7 +104,11 @@ func unusedHandler(svc *topo.Service, log *slog.Logger) nats.MsgHandler {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			if err := svc.DeleteUnusedQueue(ctx, topology.DefaultInstance, ev.Queue); err != nil {
+			inst, ok := mirror.QueueInstance(ev.Queue)
+			if !ok {
+				return // deleted meanwhile
+			}
+			if err := svc.DeleteUnusedQueue(ctx, inst, ev.Queue); err != nil {
 				log.Warn("deleting unused queue", "queue", ev.Queue, "reason", ev.Reason, "err", err)
 			}
 		}()

@@ -8,6 +8,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warrenmq/warren/api/registry"
+	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/control-plane/topo"
 )
@@ -17,7 +18,7 @@ import (
 // as when a RabbitMQ connection dies. A SIGKILLed gateway's queues so go
 // within the gateway timeout. (The storage node has already requeued the
 // dead gateway's unacked messages: its sessions ended with their streams.)
-func sweepDeadGateways(ctx context.Context, svc *topo.Service, regKV jetstream.KeyValue, live registry.GatewayLiveness, log *slog.Logger) {
+func sweepDeadGateways(ctx context.Context, svc *topo.Service, m *topokv.Mirror, regKV jetstream.KeyValue, live registry.GatewayLiveness, log *slog.Logger) {
 	t := time.NewTicker(live.Sweep)
 	defer t.Stop()
 	judge := &gatewayJudge{live: live}
@@ -32,13 +33,22 @@ func sweepDeadGateways(ctx context.Context, svc *topo.Service, regKV jetstream.K
 			continue // without the list, deleting anything would be a guess
 		}
 		up := judge.alive(gateways, time.Now())
-		n, err := svc.DropOrphanedExclusive(ctx, topology.DefaultInstance, func(id string) bool { return up[id] })
-		if err != nil {
-			log.Warn("removing exclusive queues of dead gateways", "err", err)
-		} else if n > 0 {
-			log.Info("removed exclusive queues of dead gateways", "queues", n)
+		for _, inst := range instanceNames(m) {
+			n, err := svc.DropOrphanedExclusive(ctx, inst, func(id string) bool { return up[id] })
+			if err != nil {
+				log.Warn("removing exclusive queues of dead gateways", "instance", inst, "err", err)
+			} else if n > 0 {
+				log.Info("removed exclusive queues of dead gateways", "instance", inst, "queues", n)
+			}
 		}
 	}
+}
+
+// instanceNames lists the instances that have a record.
+func instanceNames(m *topokv.Mirror) []string {
+	var names []string
+	m.Instances(func(i topology.Instance) { names = append(names, i.Name) })
+	return names
 }
 
 // gatewayJudge decides which gateways are alive from successive reads of

@@ -182,7 +182,14 @@ func (b *broker) startControlPlane(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	return b.topo.DropTransient(ctx, topology.DefaultInstance)
+	var names []string
+	b.mirror.Instances(func(i topology.Instance) { names = append(names, i.Name) })
+	for _, inst := range names {
+		if err := b.topo.DropTransient(ctx, inst); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // amqpEndpoint is Options.AMQPEndpoint, or the AMQP address as a URL, with

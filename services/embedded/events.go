@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/warrenmq/warren/api/storage"
-	"github.com/warrenmq/warren/api/topology"
 )
 
 // queueEvents turns the storage node's "queue unused" reports (auto-delete,
@@ -16,7 +15,11 @@ func (e *queueEvents) QueueUnused(id storage.QueueID, reason string) {
 	go func() { // never block the storage node's goroutine
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := e.b.topo.DeleteUnusedQueue(ctx, topology.DefaultInstance, id); err != nil {
+		inst, ok := e.b.mirror.QueueInstance(id)
+		if !ok {
+			return // deleted meanwhile
+		}
+		if err := e.b.topo.DeleteUnusedQueue(ctx, inst, id); err != nil {
 			e.b.o.Log.Warn("deleting unused queue", "queue", id, "reason", reason, "err", err)
 		}
 	}()
