@@ -5,8 +5,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/storage-node/objstore/objstoretest"
 )
 
 func benchNode(b *testing.B, opts Options) *Node {
@@ -195,5 +197,33 @@ func BenchmarkDeliverAckLive(b *testing.B) {
 func mustCreateB(b *testing.B, n *Node, s storage.QueueSpec) {
 	if err := n.CreateQueue(bg, s); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkDrainTiered appends b.N 1 KiB persistent messages, waits until
+// the backlog beyond QueueHotBytes is in segments (an in-memory store),
+// then drains it with credit 100: the read path through the fetchers and
+// the tieredLoader against Pebble alone.
+func BenchmarkDrainTiered(b *testing.B) {
+	for _, tiered := range []bool{false, true} {
+		b.Run(fmt.Sprintf("tiered=%v", tiered), func(b *testing.B) {
+			opts := Options{}
+			if tiered {
+				opts.ObjectStore = objstoretest.NewMem()
+				opts.Tier.QueueHotBytes, opts.Tier.SegmentBytes = 1<<20, 1<<20
+			}
+			n := benchNode(b, opts)
+			mustCreateB(b, n, durable(1, "q"))
+			appendAll(b, n, batches(1, b.N, 100, 1024, true), 4)
+			for tiered && (n.tier.busy.Load() != 0 || n.tier.hot.Load() > opts.Tier.QueueHotBytes) {
+				time.Sleep(time.Millisecond)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			sk := consumer(b, n, 1, b.N, 100, false)
+			<-sk.done
+			b.StopTimer()
+			reportRate(b, b.N)
+		})
 	}
 }
