@@ -51,12 +51,13 @@ func (s *shard) flushQueue(qs *qstate) {
 	if qs.tq == nil {
 		return
 	}
-	for _, sg := range qs.tq.Dead(tierSource{qs.q}, s.deadBuf[:0]) {
+	dead := qs.tq.Dead(tierSource{qs.q}, s.deadBuf[:0])
+	for _, sg := range dead {
 		s.batch.DeleteSegment(sg.Queue, sg.Lane, sg.Kind, sg.First)
 		s.batch.DeleteColdAcks(sg.Queue, sg.Lane, sg.Kind, sg.First, sg.Last+1)
 		s.batch.PutIntent(pebblestore.IntentDelete, sg.ObjectKey(s.n.tier.nid))
 	}
-	clear(s.deadBuf)
+	s.deadBuf = dead[:0]
 }
 
 // accountTier adds the queue's change of hot records and read-ahead to
