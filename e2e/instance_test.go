@@ -389,3 +389,47 @@ func TestInstanceQueueExpires(t *testing.T) {
 		}
 	}
 }
+
+// TestInstanceStoredBytesQuota: once the instance's queues hold more than
+// max_stored_bytes, a publisher gets connection.blocked and is not read;
+// when a consumer brings the instance under again, connection.unblocked.
+func TestInstanceStoredBytesQuota(t *testing.T) {
+	pending(t)
+	tn := newTenant(t, `{"max_stored_bytes":1000}`)
+	tn.user(t, "app", "pw")
+	tn.permit(t, "/", "app", ".*", ".*", ".*")
+	u := tn.url(t, 0, "app", "pw", "/")
+	pub := dialProvisioned(t, u)
+	blocked := pub.NotifyBlocked(make(chan amqp.Blocking, 4))
+	q := declareQueue(t, openChannel(t, pub), "backlog", nil).Name
+	publishConfirmed(t, confirmOn(t, pub), "", q, amqp.Publishing{Body: make([]byte, 1500)})
+	// The gateway sees the backlog within a meter period; the first
+	// publish after that is held, and its connection told why.
+	ch := openChannel(t, pub)
+	waitFor(t, func() bool {
+		select {
+		case b := <-blocked:
+			if !b.Active || !strings.Contains(b.Reason, "max_stored_bytes") {
+				t.Fatalf("blocked notice %+v", b)
+			}
+			return true
+		default:
+		}
+		if err := ch.Publish("", q, false, false, text("more")); err != nil {
+			t.Fatal(err)
+		}
+		return false
+	}, rpcTimeout, "connection.blocked")
+	// The publisher's connection is not read while blocked: purge through another.
+	if _, err := openChannel(t, dialProvisioned(t, u)).QueuePurge(q, false); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-blocked:
+		if b.Active {
+			t.Fatalf("after the purge: %+v, want unblocked", b)
+		}
+	case <-time.After(rpcTimeout):
+		t.Fatal("no connection.unblocked after the purge")
+	}
+}

@@ -43,6 +43,7 @@ type Conn struct {
 	quotas     topology.Quotas // the instance's, read at connection.open
 	maxMessage int             // the smaller of the gateway's and the instance's limit
 	rate       *rateBucket     // the instance's publish rate on this gateway; nil: none
+	storeGate  *Gate           // shut while the instance is past max_stored_bytes
 	admitted   bool            // counted against the instance's connections
 	grants     permGrants
 	clientCaps amqp.Table
@@ -127,7 +128,7 @@ func (c *Conn) loop() {
 			return
 		}
 		c.framesRead.Add(1)
-		if isPublish(f) && (!c.waitGate() || !c.throttle()) {
+		if isPublish(f) && (!c.waitGates() || !c.throttle()) {
 			return
 		}
 		c.dispatchMu.Lock()

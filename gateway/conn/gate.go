@@ -2,6 +2,7 @@ package conn
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/warrenmq/warren/gateway/wire"
 )
@@ -12,6 +13,7 @@ import (
 // client asked for the connection.blocked capability, is told why.
 // Connections that only consume keep flowing.
 type Gate struct {
+	shut   atomic.Bool // read without mu on every publish: the gate is open almost always
 	mu     sync.Mutex
 	reason string        // "" when open
 	open   chan struct{} // closed when the gate opens
@@ -33,6 +35,7 @@ func (g *Gate) Set(reason string) {
 		return
 	}
 	g.reason = reason
+	g.shut.Store(reason != "")
 	if reason == "" {
 		close(g.open)
 	} else {
@@ -43,6 +46,9 @@ func (g *Gate) Set(reason string) {
 // state returns the reason the gate is shut ("" if open) and a channel
 // closed once it opens.
 func (g *Gate) state() (string, <-chan struct{}) {
+	if !g.shut.Load() {
+		return "", nil
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.reason, g.open
@@ -56,13 +62,18 @@ func isPublish(f wire.Frame) bool {
 	return f.Type == wire.FrameMethod && len(f.Payload) >= 4 && [4]byte(f.Payload[:4]) == basicPublishID
 }
 
-// waitGate holds a publish while the gate is shut. It reports false if the
+// waitGates holds a publish while the gateway's gate (storage alarms) or
+// the instance's (its stored bytes quota) is shut. It reports false if the
 // connection ended meanwhile. Runs on the reader, without dispatchMu.
-func (c *Conn) waitGate() bool {
-	if c.cfg.Gate == nil {
+func (c *Conn) waitGates() bool {
+	return c.waitGate(c.cfg.Gate) && c.waitGate(c.storeGate)
+}
+
+func (c *Conn) waitGate(g *Gate) bool {
+	if g == nil {
 		return true
 	}
-	reason, open := c.cfg.Gate.state()
+	reason, open := g.state()
 	if reason == "" {
 		return true
 	}

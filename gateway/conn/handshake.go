@@ -220,6 +220,7 @@ func (c *Conn) open() error {
 		c.maxMessage = q
 	}
 	c.rate = c.cfg.tenants.bucket(c.inst, c.quotas.MaxPublishRate)
+	c.storeGate = c.cfg.tenants.gate(c.inst)
 	c.who.Store(&Identity{Instance: c.inst, User: c.user, VHost: c.vhost})
 	return c.out.method(0, &wire.ConnectionOpenOk{})
 }

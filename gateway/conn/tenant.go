@@ -20,6 +20,7 @@ type tenants struct {
 type tenant struct {
 	conns int
 	rate  *rateBucket // nil until the instance has a rate quota
+	gate  *Gate       // shut while the instance is past max_stored_bytes
 }
 
 func newTenants() *tenants { return &tenants{m: map[string]*tenant{}} }
@@ -52,9 +53,31 @@ func (t *tenants) leave(inst string) {
 	defer t.mu.Unlock()
 	tn := t.getLocked(inst)
 	tn.conns--
-	if tn.conns == 0 && tn.rate == nil {
+	if tn.conns == 0 && tn.rate == nil && tn.gate == nil {
 		delete(t.m, inst)
 	}
+}
+
+// existingGate returns the instance's stored-bytes gate, nil if it has none.
+func (t *tenants) existingGate(inst string) *Gate {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if tn := t.m[inst]; tn != nil {
+		return tn.gate
+	}
+	return nil
+}
+
+// gate returns the instance's stored-bytes gate, which every connection of
+// the instance on this gateway shares and the storage meter sets.
+func (t *tenants) gate(inst string) *Gate {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tn := t.getLocked(inst)
+	if tn.gate == nil {
+		tn.gate = NewGate()
+	}
+	return tn.gate
 }
 
 // bucket returns the instance's publish-rate bucket at perSecond, nil when

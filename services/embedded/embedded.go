@@ -225,6 +225,7 @@ func (b *broker) startGateway(ctx context.Context) error {
 	}
 	b.amqp = srv
 	go srv.EnforceAccess(ctx, b.mirror)
+	go cfg.MeterStorage(ctx, conn.DefaultStorageMeter)
 	b.mux.Handle("/metrics", metrics.Handler(b.metrics))
 	if b.o.Pprof {
 		cluster.HandlePprof(b.mux)

@@ -85,6 +85,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	go srv.EnforceAccess(ctx, c.Mirror)
+	go cfg.MeterStorage(ctx, conn.DefaultStorageMeter)
 	return serve(ctx, o, id, srv, c.Registry, live.Heartbeat)
 }
 
