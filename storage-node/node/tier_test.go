@@ -477,3 +477,30 @@ func TestTierOffWithSegments(t *testing.T) {
 	}
 	_ = n.Close()
 }
+
+// TestTierScan: a queue under QueueHotBytes stays hot while the node is
+// under half its hot budget, and offloads once the node is over it (scan
+// mode), until the node is back under.
+func TestTierScan(t *testing.T) {
+	for _, c := range []struct {
+		hotBytes int64
+		offload  bool
+	}{{1 << 30, false}, {1000, true}} {
+		t.Run(fmt.Sprintf("HotBytes=%d", c.hotBytes), func(t *testing.T) {
+			opts := tinyTier(objstoretest.NewMem())
+			opts.Tier.HotBytes, opts.Tier.QueueHotBytes = c.hotBytes, 1<<30
+			opts.Tier.MinSegmentBytes, opts.Tier.SegmentBytes = 200, 300
+			n, _ := testNode(t, opts)
+			mustCreate(t, n, durable(1, "q"))
+			publish(t, n, 1, true, seqBodies("m", 20)...) // 50 body bytes + 20 × 64 = 1330 hot
+			tierIdle(t, n)
+			hot := n.tier.hot.Load()
+			switch segs := segmentsOf(t, n, 1); {
+			case !c.offload && (len(segs) > 0 || hot != 1330):
+				t.Fatalf("under the scan mark: %d segments, %d hot bytes", len(segs), hot)
+			case c.offload && (len(segs) == 0 || hot > opts.Tier.HotBytes/2):
+				t.Fatalf("over the scan mark: %d segments, %d hot bytes", len(segs), hot)
+			}
+		})
+	}
+}
