@@ -1,6 +1,7 @@
 package node
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -46,8 +47,8 @@ func (t *tiering) runUploader() {
 
 // upload reads the job's records, builds the object, writes the upload
 // intent (synced: a crash after the Put must find it) and puts the object.
-// On a failed Put the intent becomes a delete intent (the store may hold
-// the object); nothing in the queue changed.
+// After a failed Put the shard turns the intent into a delete intent (the
+// store may hold the object); nothing in the queue changed.
 func (t *tiering) upload(job tier.Upload, recs []queue.Entry, buf []byte) (uploadResult, []queue.Entry, []byte) {
 	r := uploadResult{job: job}
 	recs, err := t.n.db.ReadRun(job.Queue, job.Lane, job.Kind, job.From, job.To, job.MaxCount, job.MaxBytes, recs)
@@ -139,7 +140,7 @@ func (s *shard) uploaded(r uploadResult) {
 	case r.key == "":
 		return // the uploader found no record: no object
 	case err != nil:
-		if err != tier.ErrAborted {
+		if !errors.Is(err, tier.ErrAborted) {
 			s.n.opts.Logger.Error("tier: upload not committed", "queue", r.job.Queue, "err", err)
 		}
 		s.abandon(r.key)
