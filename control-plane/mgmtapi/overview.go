@@ -1,0 +1,141 @@
+package mgmtapi
+
+import (
+	"net/http"
+
+	pb "github.com/warrenmq/warren/api/provisionpb"
+)
+
+// Version is the RabbitMQ version whose management API this one answers
+// as; tools that gate features on it see what they may use.
+const Version = "3.10.8"
+
+type rate struct {
+	Rate float64 `json:"rate"`
+}
+
+type exchangeType struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Enabled     bool   `json:"enabled"`
+}
+
+var exchangeTypes = []exchangeType{
+	{"direct", "AMQP direct exchange, as per the AMQP specification", true},
+	{"fanout", "AMQP fanout exchange, as per the AMQP specification", true},
+	{"headers", "AMQP headers exchange, as per the AMQP specification", true},
+	{"topic", "AMQP topic exchange, as per the AMQP specification", true},
+}
+
+type queueTotals struct {
+	Messages              uint64 `json:"messages"`
+	MessagesDetails       rate   `json:"messages_details"`
+	MessagesReady         uint64 `json:"messages_ready"`
+	MessagesReadyDetails  rate   `json:"messages_ready_details"`
+	MessagesUnacked       uint64 `json:"messages_unacknowledged"`
+	MessagesUnackedDetail rate   `json:"messages_unacknowledged_details"`
+}
+
+type objectTotals struct {
+	Channels    int `json:"channels"`
+	Connections int `json:"connections"`
+	Consumers   int `json:"consumers"`
+	Exchanges   int `json:"exchanges"`
+	Queues      int `json:"queues"`
+}
+
+type listener struct {
+	Node      string `json:"node"`
+	Protocol  string `json:"protocol"`
+	IPAddress string `json:"ip_address"`
+	Port      int    `json:"port"`
+}
+
+type overview struct {
+	ManagementVersion string           `json:"management_version"`
+	RatesMode         string           `json:"rates_mode"`
+	ExchangeTypes     []exchangeType   `json:"exchange_types"`
+	ProductVersion    string           `json:"product_version"`
+	ProductName       string           `json:"product_name"`
+	RabbitMQVersion   string           `json:"rabbitmq_version"`
+	ClusterName       string           `json:"cluster_name"`
+	ErlangVersion     string           `json:"erlang_version"`
+	DisableStats      bool             `json:"disable_stats"`
+	EnableQueueTotals bool             `json:"enable_queue_totals"`
+	MessageStats      map[string]any   `json:"message_stats"`
+	ChurnRates        map[string]any   `json:"churn_rates"`
+	QueueTotals       queueTotals      `json:"queue_totals"`
+	ObjectTotals      objectTotals     `json:"object_totals"`
+	StatisticsDBQueue int              `json:"statistics_db_event_queue"`
+	Node              string           `json:"node"`
+	Listeners         []listener       `json:"listeners"`
+	Contexts          []map[string]any `json:"contexts"`
+}
+
+type whoami struct {
+	Name string   `json:"name"`
+	Tags []string `json:"tags"`
+}
+
+func (a *API) overviewRoutes(mux *http.ServeMux) {
+	a.handle(mux, "GET /api/overview", anyManagement, a.overview)
+	a.handle(mux, "GET /api/whoami", anyManagement, func(w http.ResponseWriter, _ *http.Request, c *caller) error {
+		writeJSON(w, http.StatusOK, whoami{Name: c.user.Name, Tags: orEmpty(c.user.Tags)})
+		return nil
+	})
+}
+
+// overview totals what the caller may see, as RabbitMQ's does. Rates
+// are not measured yet: they read 0 ("rates_mode": "none").
+func (a *API) overview(w http.ResponseWriter, r *http.Request, c *caller) error {
+	o := overview{ManagementVersion: Version, RatesMode: "none", ExchangeTypes: exchangeTypes,
+		ProductVersion: Version, ProductName: "Warren", RabbitMQVersion: Version, ClusterName: a.opts.Node,
+		ErlangVersion: "n/a", MessageStats: map[string]any{}, ChurnRates: map[string]any{}, Node: a.opts.Node,
+		Listeners: []listener{{Node: a.opts.Node, Protocol: "amqp", IPAddress: "::", Port: a.opts.AMQPPort}},
+		Contexts:  []map[string]any{}}
+	if err := a.totals(c, &o); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, o)
+	return nil
+}
+
+func (a *API) totals(c *caller, o *overview) error {
+	qs, err := a.svc.ListQueues(c.ctx, &pb.ListQueuesRequest{Instance: c.inst})
+	if err != nil {
+		return err
+	}
+	for _, q := range qs.GetQueues() {
+		if !a.canSee(c, q.GetVhost()) {
+			continue
+		}
+		st := q.GetStats()
+		o.ObjectTotals.Queues++
+		o.ObjectTotals.Consumers += int(st.GetConsumers())
+		o.QueueTotals.MessagesReady += st.GetMessagesReady()
+		o.QueueTotals.MessagesUnacked += st.GetMessagesUnacknowledged()
+	}
+	o.QueueTotals.Messages = o.QueueTotals.MessagesReady + o.QueueTotals.MessagesUnacked
+	xs, err := a.svc.ListExchanges(c.ctx, &pb.ListExchangesRequest{Instance: c.inst})
+	if err != nil {
+		return err
+	}
+	for _, x := range xs.GetExchanges() {
+		if a.canSee(c, x.GetVhost()) {
+			o.ObjectTotals.Exchanges++
+		}
+	}
+	conns, err := a.connections(c)
+	o.ObjectTotals.Connections = len(conns)
+	for _, cn := range conns {
+		o.ObjectTotals.Channels += cn.Channels
+	}
+	return err
+}
+
+func orEmpty(tags []string) []string {
+	if tags == nil {
+		return []string{}
+	}
+	return tags
+}
