@@ -14,6 +14,7 @@ import (
 
 	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/storage-node/objstore/objstoretest"
+	"github.com/warrenmq/warren/storage-node/tier"
 )
 
 // nodeOp is one step of a random history run against the whole node.
@@ -325,24 +326,34 @@ func TestNodeMetamorphicTiered(t *testing.T) {
 	if testing.Short() {
 		seeds = 2
 	}
+	// The first run is tiering off; the others tier with the issue's
+	// thresholds (every record on disk offloaded at once, read back one
+	// record at a time) and with multi-record blocks and read-ahead across
+	// several segments, on another shard count and Append batch.
+	runs := []struct {
+		shards, batch int
+		tier          *tier.Config
+	}{
+		{2, 7, nil},
+		{2, 7, &tier.Config{QueueHotBytes: 1, MinSegmentBytes: 1, FetchBytes: 1, QueueReadAheadBytes: 1}},
+		{3, 1000, &tier.Config{QueueHotBytes: 1, MinSegmentBytes: 1, SegmentBytes: 500, FetchBytes: 150, QueueReadAheadBytes: 700}},
+	}
 	for seed := range uint64(seeds) {
 		ops := genNodeOps(rand.New(rand.NewPCG(seed, 99)), 300)
 		var want string
-		for i, tiered := range []bool{false, true} {
-			m := &mmRun{t: t, clock: newFakeClock(), fs: vfs.NewMem(), batch: 7, log: map[string][]string{}}
-			m.opts = Options{FS: m.fs, Clock: m.clock, Shards: 2, Logger: quietLogger(), DiskFreeLimit: -1, DeliveredChunk: 1,
+		for i, r := range runs {
+			m := &mmRun{t: t, clock: newFakeClock(), fs: vfs.NewMem(), batch: r.batch, log: map[string][]string{}}
+			m.opts = Options{FS: m.fs, Clock: m.clock, Shards: r.shards, Logger: quietLogger(), DiskFreeLimit: -1, DeliveredChunk: 1,
 				QueueCacheBytes: 600, QueueMinCacheBytes: 600, CacheBytes: 600}
-			if tiered {
-				m.opts.ObjectStore = objstoretest.NewMem()
-				m.opts.Tier.QueueHotBytes, m.opts.Tier.MinSegmentBytes = 1, 1
-				m.opts.Tier.FetchBytes, m.opts.Tier.QueueReadAheadBytes = 1, 1
+			if r.tier != nil {
+				m.opts.ObjectStore, m.opts.Tier = objstoretest.NewMem(), *r.tier
 			}
 			m.open()
 			for _, o := range ops {
 				m.apply(o)
 			}
 			got := withoutQueue(m.result(), 12)
-			if tiered {
+			if r.tier != nil {
 				checkTiered(t, m.n, m.opts.ObjectStore.(*objstoretest.Mem))
 			}
 			_ = m.n.Close()
@@ -351,7 +362,7 @@ func TestNodeMetamorphicTiered(t *testing.T) {
 				continue
 			}
 			if got != want {
-				t.Fatalf("seed %d: tiered run differs:\n%s", seed, lineDiff(want, got))
+				t.Fatalf("seed %d: tiered run %d differs:\n%s", seed, i, lineDiff(want, got))
 			}
 		}
 	}
