@@ -10,8 +10,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -79,6 +82,7 @@ func Run(ctx context.Context, o Options) error {
 	err = provisioning.Mount(ctx, mux, provisioning.Config{
 		AdminToken: o.AdminToken, DataDir: o.DataDir, Endpoint: o.AMQPEndpoint,
 		JS: c.JS, TopoKV: c.TopoKV, Mirror: c.Mirror, Topo: svc, Log: o.Log,
+		NATS: c.NATS, Gateways: liveGateways(c.Registry), AMQPPort: endpointPort(o.AMQPEndpoint),
 	})
 	if err != nil {
 		return err
@@ -149,4 +153,33 @@ func serveAPIs(ctx context.Context, o Options, url string, svc *topo.Service, re
 	case err := <-errc:
 		return err
 	}
+}
+
+// liveGateways counts the gateways alive in the registry: the management
+// API waits for that many answers about connections. When the registry
+// cannot be read, it waits for as many as answer before its deadline.
+func liveGateways(regKV jetstream.KeyValue) func(ctx context.Context) int {
+	return func(ctx context.Context) int {
+		entries, err := registry.Entries(ctx, regKV, registry.Gateway)
+		if err != nil {
+			return math.MaxInt
+		}
+		n, now := 0, time.Now()
+		for _, e := range entries {
+			if e.Alive(now) {
+				n++
+			}
+		}
+		return n
+	}
+}
+
+// endpointPort is the port of the AMQP endpoint URL, else AMQP's 5672.
+func endpointPort(endpoint string) int {
+	if u, err := url.Parse(endpoint); err == nil {
+		if p, err := strconv.Atoi(u.Port()); err == nil {
+			return p
+		}
+	}
+	return 5672
 }

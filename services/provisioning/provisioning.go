@@ -1,7 +1,8 @@
-// Package provisioning wires the provisioning API into the process that
-// runs the control plane (`warren serve`, `warren control-plane`): the
-// admin token, the token bucket, the service, the default instance, and
-// the HTTP handler on the process's HTTP mux.
+// Package provisioning wires the provisioning API and RabbitMQ's
+// management API into the process that runs the control plane (`warren
+// serve`, `warren control-plane`): the admin token, the token bucket, the
+// service, the default instance, and both HTTP handlers on the process's
+// HTTP mux.
 package provisioning
 
 import (
@@ -10,10 +11,14 @@ import (
 	"net/http"
 	"path/filepath"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warrenmq/warren/api/topokv"
+	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/control-plane/apiauth"
+	"github.com/warrenmq/warren/control-plane/gatewayconns"
+	"github.com/warrenmq/warren/control-plane/mgmtapi"
 	"github.com/warrenmq/warren/control-plane/provision"
 	"github.com/warrenmq/warren/control-plane/restapi"
 	"github.com/warrenmq/warren/control-plane/topo"
@@ -35,6 +40,12 @@ type Config struct {
 	TopoKV   jetstream.KeyValue
 	Mirror   *topokv.Mirror
 	Topo     *topo.Service
+	// NATS carries the management API's questions to the gateways about
+	// their connections; Gateways counts the live gateways that answer.
+	NATS     *nats.Conn
+	Gateways func(ctx context.Context) int
+	// AMQPPort is reported in the management API's overview.
+	AMQPPort int
 	Log      *slog.Logger
 }
 
@@ -60,6 +71,8 @@ func Mount(ctx context.Context, mux *http.ServeMux, c Config) error {
 	for _, p := range restapi.Paths {
 		mux.Handle(p, h)
 	}
+	mux.Handle("/api/", mgmtapi.Handler(svc, c.Mirror, gatewayconns.New(c.NATS, c.Gateways), mgmtapi.Options{
+		DefaultInstance: topology.DefaultInstance, AMQPPort: c.AMQPPort, Log: c.Log}))
 	return nil
 }
 
