@@ -71,9 +71,17 @@ func Mount(ctx context.Context, mux *http.ServeMux, c Config) error {
 	for _, p := range restapi.Paths {
 		mux.Handle(p, h)
 	}
-	mux.Handle("/api/", mgmtapi.Handler(svc, c.Mirror, gatewayconns.New(c.NATS, c.Gateways), mgmtapi.Options{
+	mux.Handle("/api/", mgmtapi.Handler(svc, c.Mirror, connections(c), mgmtapi.Options{
 		DefaultInstance: topology.DefaultInstance, AMQPPort: c.AMQPPort, Log: c.Log}))
 	return nil
+}
+
+// connections asks the gateways over NATS; without NATS none are listed.
+func connections(c Config) mgmtapi.Connections {
+	if c.NATS == nil || c.Gateways == nil {
+		return nil
+	}
+	return gatewayconns.New(c.NATS, c.Gateways)
 }
 
 // adminToken is the configured token, or the one kept in the data folder.
