@@ -25,10 +25,19 @@ type Login struct {
 	Instance, User string
 }
 
+// Attempt is a login as a client makes it.
+type Attempt struct {
+	Name, Password string
+	Remote         net.Addr
+	// ServerName is the TLS SNI host the client asked for, "" without TLS.
+	ServerName string
+}
+
 // Users authenticates against the instances' users in a Directory.
 type Users struct {
 	dir     Directory
 	deflt   string
+	domain  string // SNI hosts "<instance>.<domain>" name their instance; "" ignores SNI
 	cache   *credCache
 	loopOne Login // the one user allowed only from loopback: the default guest
 }
@@ -48,26 +57,51 @@ func NewUsers(dir Directory, defaultInstance string) *Users {
 // them.
 var ErrRefused = errors.New("login refused")
 
-// Resolve splits a login name into its instance and user: "<instance>:<user>"
-// when the prefix names an existing instance, otherwise the whole name is a
-// user of the default instance (so a default-instance user may still have
-// a ':' in its name).
-func (u *Users) Resolve(name string) Login {
-	inst, user, ok := strings.Cut(name, ":")
-	if ok && topology.CheckInstanceName(inst) == nil {
-		if _, exists := u.dir.Instance(inst); exists {
-			return Login{Instance: inst, User: user}
-		}
+// SetDomain makes TLS connections to "<instance>.<domain>" log in to that
+// instance by default.
+func (u *Users) SetDomain(domain string) { u.domain = strings.ToLower(domain) }
+
+// Resolve finds a login's instance and user: "<instance>:<user>" when the
+// prefix names an existing instance; otherwise the whole name is a user of
+// the instance the TLS SNI host names ("<instance>.<domain>"), else of the
+// default instance (so a user name may still hold a ':').
+func (u *Users) Resolve(name, serverName string) Login {
+	if inst, user, ok := strings.Cut(name, ":"); ok && u.exists(inst) {
+		return Login{Instance: inst, User: user}
+	}
+	if inst, ok := u.sniInstance(serverName); ok {
+		return Login{Instance: inst, User: name}
 	}
 	return Login{Instance: u.deflt, User: name}
 }
 
-// Authenticate checks a password for a login name. It fails when the
-// instance is missing or being deleted, the user is missing or has no
-// password, the password is wrong, or the default guest connects from
-// elsewhere than loopback.
-func (u *Users) Authenticate(name, password string, remote net.Addr) (Login, error) {
-	l := u.Resolve(name)
+// sniInstance is the instance an SNI host "<instance>.<domain>" names.
+func (u *Users) sniInstance(host string) (string, bool) {
+	if u.domain == "" {
+		return "", false
+	}
+	label, rest, ok := strings.Cut(strings.ToLower(host), ".")
+	if !ok || rest != u.domain || !u.exists(label) {
+		return "", false
+	}
+	return label, true
+}
+
+// exists reports whether name is an instance name with a record.
+func (u *Users) exists(name string) bool {
+	if topology.CheckInstanceName(name) != nil {
+		return false
+	}
+	_, ok := u.dir.Instance(name)
+	return ok
+}
+
+// Authenticate checks a login attempt. It fails when the instance is
+// missing or being deleted, the user is missing or has no password, the
+// password is wrong, or the default guest connects from elsewhere than
+// loopback.
+func (u *Users) Authenticate(at Attempt) (Login, error) {
+	l, password := u.Resolve(at.Name, at.ServerName), at.Password
 	inst, ok := u.dir.Instance(l.Instance)
 	if !ok || inst.Status == topology.Deleting {
 		return l, fmt.Errorf("%w: instance '%s' does not exist", ErrRefused, l.Instance)
@@ -79,7 +113,7 @@ func (u *Users) Authenticate(name, password string, remote net.Addr) (Login, err
 	if !u.verify(l, rec, password) {
 		return l, fmt.Errorf("%w: invalid credentials for user '%s'", ErrRefused, l.User)
 	}
-	if l == u.loopOne && !isLoopback(remote) {
+	if l == u.loopOne && !isLoopback(at.Remote) {
 		return l, fmt.Errorf("%w: user '%s' can only connect via localhost", ErrRefused, l.User)
 	}
 	return l, nil

@@ -57,21 +57,32 @@ var (
 
 func TestResolve(t *testing.T) {
 	u := NewUsers(newFakeDir(), "default")
+	u.SetDomain("mq.example.com")
 	cases := []struct {
-		name string
-		want Login
+		name, sni string
+		want      Login
 	}{
-		{"acme:app", Login{"acme", "app"}},
-		{"acme:a:b", Login{"acme", "a:b"}},
-		{"nope:app", Login{"default", "nope:app"}}, // no such instance: a default user's name
-		{"Acme:app", Login{"default", "Acme:app"}}, // not an instance name
-		{"guest", Login{"default", "guest"}},
-		{":x", Login{"default", ":x"}},
+		{"acme:app", "", Login{"acme", "app"}},
+		{"acme:a:b", "", Login{"acme", "a:b"}},
+		{"nope:app", "", Login{"default", "nope:app"}}, // no such instance: a default user's name
+		{"Acme:app", "", Login{"default", "Acme:app"}}, // not an instance name
+		{"guest", "", Login{"default", "guest"}},
+		{":x", "", Login{"default", ":x"}},
+		{"app", "acme.mq.example.com", Login{"acme", "app"}},
+		{"app", "ACME.MQ.example.com", Login{"acme", "app"}},            // host names are case-insensitive
+		{"default:app", "acme.mq.example.com", Login{"default", "app"}}, // the prefix wins
+		{"app", "nope.mq.example.com", Login{"default", "app"}},
+		{"app", "acme.other.com", Login{"default", "app"}},
+		{"app", "x.acme.mq.example.com", Login{"default", "app"}},
+		{"app", "mq.example.com", Login{"default", "app"}},
 	}
 	for _, c := range cases {
-		if got := u.Resolve(c.name); got != c.want {
-			t.Errorf("Resolve(%q) = %+v, want %+v", c.name, got, c.want)
+		if got := u.Resolve(c.name, c.sni); got != c.want {
+			t.Errorf("Resolve(%q, %q) = %+v, want %+v", c.name, c.sni, got, c.want)
 		}
+	}
+	if got := NewUsers(newFakeDir(), "default").Resolve("app", "acme.mq.example.com"); got.Instance != "default" {
+		t.Errorf("without a domain, SNI chose %+v", got)
 	}
 }
 
@@ -101,7 +112,7 @@ func TestAuthenticate(t *testing.T) {
 		{"user without a password", "acme:nopass", "", loopback, Login{}},
 	}
 	for _, c := range cases {
-		got, err := u.Authenticate(c.name, c.pass, c.from)
+		got, err := u.Authenticate(Attempt{Name: c.name, Password: c.pass, Remote: c.from})
 		if c.want == (Login{}) {
 			if !errors.Is(err, ErrRefused) {
 				t.Errorf("%s: err %v, want a refusal", c.what, err)
@@ -120,7 +131,10 @@ func TestCachedLoginFollowsChanges(t *testing.T) {
 	d := newFakeDir()
 	d.setPassword("acme", "app", "one")
 	u := NewUsers(d, "default")
-	login := func(pass string) error { _, err := u.Authenticate("acme:app", pass, remote); return err }
+	login := func(pass string) error {
+		_, err := u.Authenticate(Attempt{Name: "acme:app", Password: pass, Remote: remote})
+		return err
+	}
 	for range 2 { // the second one is served from the cache
 		if err := login("one"); err != nil {
 			t.Fatal(err)
@@ -171,7 +185,7 @@ func BenchmarkLogin(b *testing.B) {
 				if !bc.cached {
 					clear(u.cache.m)
 				}
-				if _, err := u.Authenticate("acme:app", "s3cret", remote); err != nil {
+				if _, err := u.Authenticate(Attempt{Name: "acme:app", Password: "s3cret", Remote: remote}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -6,7 +6,6 @@ package conn
 import (
 	"context"
 	"log/slog"
-	"net"
 	"time"
 
 	"github.com/warrenmq/warren/api/control"
@@ -33,10 +32,10 @@ const (
 	DefaultNoAckWindow = 2048
 )
 
-// Authenticator checks a login name and password and says which instance
-// and user it is; an error (logged, never sent) refuses it.
+// Authenticator checks a login attempt and says which instance and user it
+// is; an error (logged, never sent) refuses it.
 type Authenticator interface {
-	Authenticate(name, password string, remote net.Addr) (auth.Login, error)
+	Authenticate(auth.Attempt) (auth.Login, error)
 }
 
 // Config is shared by every connection of a gateway.

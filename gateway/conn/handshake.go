@@ -2,9 +2,11 @@ package conn
 
 import (
 	"bytes"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/warrenmq/warren/api/route"
 	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
+	"github.com/warrenmq/warren/gateway/auth"
 	"github.com/warrenmq/warren/gateway/wire"
 )
 
@@ -96,7 +99,9 @@ func (c *Conn) authenticate() error {
 	if err != nil {
 		return err
 	}
-	login, err := c.cfg.Auth.Authenticate(user, pass, c.nc.RemoteAddr())
+	login, err := c.cfg.Auth.Authenticate(auth.Attempt{
+		Name: user, Password: pass, Remote: c.nc.RemoteAddr(), ServerName: serverName(c.nc),
+	})
 	if err != nil {
 		c.cfg.Log.Info("login refused", "user", user, "remote", c.nc.RemoteAddr(), "why", err)
 		return c.refuseLogin(ok.Mechanism)
@@ -104,6 +109,15 @@ func (c *Conn) authenticate() error {
 	c.inst, c.user, c.loginName = login.Instance, login.User, user
 	c.quotas = c.instanceQuotas()
 	return nil
+}
+
+// serverName is the TLS SNI host the client asked for; "" without TLS. The
+// TLS handshake is over: it ran with the first read, the protocol header.
+func serverName(nc net.Conn) string {
+	if tc, ok := nc.(*tls.Conn); ok {
+		return tc.ConnectionState().ServerName
+	}
+	return ""
 }
 
 // instanceQuotas are the quotas of the connection's instance, as its record

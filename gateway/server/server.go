@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,8 +19,9 @@ import (
 // Server is one gateway's AMQP listener and its live connections.
 type Server struct {
 	cfg    *conn.Config
-	ln     net.Listener
-	id     string // gateway id, the prefix of connection ids
+	ln     net.Listener // plain AMQP
+	tlsLn  net.Listener // AMQPS; nil when not asked for
+	id     string       // gateway id, the prefix of connection ids
 	nextID atomic.Uint64
 	log    *slog.Logger
 
@@ -40,10 +42,48 @@ func Listen(addr, gatewayID string, cfg *conn.Config) (*Server, error) {
 // Addr is the bound address.
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
-// Serve accepts connections until the listener closes.
+// ListenTLS adds an AMQPS listener on addr with the certificate and key in
+// PEM files; Serve accepts on it too. The TLS handshake runs within the
+// AMQP handshake's timeout, and the SNI host the client asked for can
+// choose its instance (auth.Users.SetDomain).
+func (s *Server) ListenTLS(addr, certFile, keyFile string) error {
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return fmt.Errorf("amqps certificate: %w", err)
+	}
+	ln, err := tls.Listen("tcp", addr, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		return fmt.Errorf("amqps listen %s: %w", addr, err)
+	}
+	s.tlsLn = ln
+	return nil
+}
+
+// TLSAddr is the bound AMQPS address, nil without one.
+func (s *Server) TLSAddr() net.Addr {
+	if s.tlsLn == nil {
+		return nil
+	}
+	return s.tlsLn.Addr()
+}
+
+// Serve accepts connections on every listener until they close.
 func (s *Server) Serve() error {
+	if s.tlsLn == nil {
+		return s.accept(s.ln)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- s.accept(s.ln) }()
+	go func() { errc <- s.accept(s.tlsLn) }()
+	err := <-errc
+	_, _ = s.ln.Close(), s.tlsLn.Close() // one listener ending ends both, as a shutdown does
+	return errors.Join(err, <-errc)
+}
+
+// accept serves the connections ln accepts until it closes.
+func (s *Server) accept(ln net.Listener) error {
 	for {
-		nc, err := s.ln.Accept()
+		nc, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return nil
@@ -87,6 +127,9 @@ func (s *Server) Connections() int {
 // CONNECTION_FORCED, and waits for them to end or ctx to expire.
 func (s *Server) Shutdown(ctx context.Context) error {
 	_ = s.ln.Close()
+	if s.tlsLn != nil {
+		_ = s.tlsLn.Close()
+	}
 	s.mu.Lock()
 	for c := range s.conns {
 		c.Close(reply.ConnectionForced, "broker forced connection closure with reason 'shutdown'")

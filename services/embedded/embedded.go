@@ -60,8 +60,13 @@ type Options struct {
 	// AMQPEndpoint is the AMQP URL the provisioning API reports with each
 	// instance; empty means one made from AMQPAddr.
 	AMQPEndpoint string
-	Version      string
-	Log          *slog.Logger
+	// AMQPSAddr, when set, serves AMQP over TLS there too, with the PEM
+	// certificate and key in TLSCert and TLSKey. TLSDomain, when set, makes
+	// a TLS connection to "<instance>.<TLSDomain>" log in to that instance.
+	AMQPSAddr, TLSCert, TLSKey, TLSDomain string
+
+	Version string
+	Log     *slog.Logger
 }
 
 // broker is everything Run starts, for orderly shutdown.
@@ -214,7 +219,7 @@ func (b *broker) startGateway(ctx context.Context) error {
 	go b.node.WatchAlarms(ctx, func(st node.AlarmState) { gate.Set(alarm.State(st).Reason()) })
 	cfg := conn.Prepare(conn.Config{
 		Gate:     gate,
-		Auth:     auth.NewUsers(auth.MirrorDirectory{M: b.mirror}, topology.DefaultInstance),
+		Auth:     users(b.mirror, b.o.TLSDomain),
 		Topology: b.topo, Mirror: b.mirror, Node: b.nodeByName,
 		ConsumerTimeout: b.o.ConsumerTimeout, MaxMessageSize: b.o.MaxMessageSize,
 		Product: "Warren", Version: b.o.Version, Log: b.o.Log,
@@ -224,6 +229,11 @@ func (b *broker) startGateway(ctx context.Context) error {
 		return err
 	}
 	b.amqp = srv
+	if b.o.AMQPSAddr != "" {
+		if err := srv.ListenTLS(b.o.AMQPSAddr, b.o.TLSCert, b.o.TLSKey); err != nil {
+			return err
+		}
+	}
 	go srv.EnforceAccess(ctx, b.mirror)
 	go cfg.MeterStorage(ctx, conn.DefaultStorageMeter)
 	b.mux.Handle("/metrics", metrics.Handler(b.metrics))
@@ -231,6 +241,13 @@ func (b *broker) startGateway(ctx context.Context) error {
 		cluster.HandlePprof(b.mux)
 	}
 	return nil
+}
+
+// users logs AMQP clients in against the instances' users in the mirror.
+func users(m *topokv.Mirror, tlsDomain string) *auth.Users {
+	u := auth.NewUsers(auth.MirrorDirectory{M: m}, topology.DefaultInstance)
+	u.SetDomain(tlsDomain)
+	return u
 }
 
 // metrics gathers the values /metrics reports.

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warrenmq/warren/api/registry"
+	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/gateway/auth"
 	"github.com/warrenmq/warren/gateway/conn"
@@ -37,8 +38,13 @@ type Options struct {
 	// registry.DefaultGatewayTimeout).
 	GatewayTimeout time.Duration
 	Pprof          bool // Go's profiler under /debug/pprof on HTTPAddr
-	Version        string
-	Log            *slog.Logger
+	// AMQPSAddr, when set, serves AMQP over TLS there too, with the PEM
+	// certificate and key in TLSCert and TLSKey. TLSDomain, when set, makes
+	// a TLS connection to "<instance>.<TLSDomain>" log in to that instance.
+	AMQPSAddr, TLSCert, TLSKey, TLSDomain string
+
+	Version string
+	Log     *slog.Logger
 	// Ready, when set, receives the AMQP address once the gateway accepts.
 	Ready func(amqpAddr string)
 }
@@ -70,7 +76,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	cfg := conn.Prepare(conn.Config{
 		Gate:     gate,
-		Auth:     auth.NewUsers(auth.MirrorDirectory{M: c.Mirror}, topology.DefaultInstance),
+		Auth:     users(c.Mirror, o.TLSDomain),
 		Topology: control, Mirror: c.Mirror, Node: c.Nodes.Node, ClusterSync: tsync.Await,
 		ConsumerTimeout: o.ConsumerTimeout, Product: "Warren", Version: o.Version, Log: o.Log,
 		ReplyRelay: &replyRelay{nc: c.NATS, id: id, log: o.Log},
@@ -83,6 +89,11 @@ func Run(ctx context.Context, o Options) error {
 	srv, err := server.Listen(o.AMQPAddr, id, cfg)
 	if err != nil {
 		return err
+	}
+	if o.AMQPSAddr != "" {
+		if err := srv.ListenTLS(o.AMQPSAddr, o.TLSCert, o.TLSKey); err != nil {
+			return err
+		}
 	}
 	go srv.EnforceAccess(ctx, c.Mirror)
 	go cfg.MeterStorage(ctx, conn.DefaultStorageMeter)
@@ -124,6 +135,13 @@ func serve(ctx context.Context, o Options, id string, srv *server.Server, regKV 
 	_ = srv.Shutdown(sctx)
 	_ = registry.Deregister(sctx, regKV, registry.Gateway, id)
 	return nil
+}
+
+// users logs AMQP clients in against the instances' users in the mirror.
+func users(m *topokv.Mirror, tlsDomain string) *auth.Users {
+	u := auth.NewUsers(auth.MirrorDirectory{M: m}, topology.DefaultInstance)
+	u.SetDomain(tlsDomain)
+	return u
 }
 
 // gatewayID names this gateway process: the prefix of its connection ids,

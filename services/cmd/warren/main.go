@@ -81,6 +81,7 @@ func serve(args []string, stderr io.Writer) int {
 	fs.IntVar(&o.MaxMessageSize, "max-message-size", 16<<20, "largest message body accepted, in bytes")
 	alarms := alarmFlags(fs)
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof on the HTTP port")
+	tlsFlags(fs, &o.AMQPSAddr, &o.TLSCert, &o.TLSKey, &o.TLSDomain)
 	adminToken := apiFlags(fs, &o.AMQPEndpoint, "")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
@@ -191,6 +192,7 @@ func gatewayCmd(args []string, stderr io.Writer) int {
 	fs.DurationVar(&o.ConsumerTimeout, "consumer-timeout", 30*time.Minute, "close a channel whose delivery stays unacked this long")
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof on the HTTP port")
 	gatewayTimeoutFlag(fs, &o.GatewayTimeout, "heartbeat to the registry often enough to be counted dead within this long once stopped")
+	tlsFlags(fs, &o.AMQPSAddr, &o.TLSCert, &o.TLSKey, &o.TLSDomain)
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil || !checkGatewayTimeout(o.GatewayTimeout, stderr) {
 		return 2
@@ -199,6 +201,15 @@ func gatewayCmd(args []string, stderr io.Writer) int {
 		o.Log = log
 		return gatewayd.Run(ctx, o)
 	})
+}
+
+// tlsFlags registers AMQP over TLS: the listener, its certificate and key,
+// and the domain under which "<instance>.<domain>" names an instance.
+func tlsFlags(fs *flag.FlagSet, addr, cert, key, domain *string) {
+	fs.StringVar(addr, "amqps-addr", "", "AMQP over TLS listen address (off when empty; needs --tls-cert and --tls-key)")
+	fs.StringVar(cert, "tls-cert", "", "PEM certificate (chain) for --amqps-addr")
+	fs.StringVar(key, "tls-key", "", "PEM private key for --amqps-addr")
+	fs.StringVar(domain, "tls-domain", "", "a TLS client asking for host <instance>.<domain> logs in to that instance")
 }
 
 // gatewayTimeoutFlag registers --gateway-timeout: the bound on how long the
