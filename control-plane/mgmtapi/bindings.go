@@ -55,6 +55,7 @@ func filterOf(r *http.Request, kind string) bindingFilter {
 	case kind != "":
 		f.source, f.dest, f.destKind = exchangeName(pathValue(r, "source")), pathValue(r, "dest"), kind
 		f.hasSource, f.hasDest = true, true
+	case pathValue(r, "name") == "":
 	case strings.HasSuffix(r.URL.Path, "/bindings/source"):
 		f.source, f.hasSource = exchangeName(pathValue(r, "name")), true
 	case strings.HasSuffix(r.URL.Path, "/bindings/destination"):

@@ -78,9 +78,9 @@ func (a *API) getExchange(w http.ResponseWriter, r *http.Request, c *caller) err
 
 type exchangeBody struct {
 	Type                   string         `json:"type"`
-	Durable                *bool          `json:"durable"`
-	AutoDelete             bool           `json:"auto_delete"`
-	Internal               bool           `json:"internal"`
+	Durable                *flexBool      `json:"durable"`
+	AutoDelete             flexBool       `json:"auto_delete"`
+	Internal               flexBool       `json:"internal"`
 	Arguments              map[string]any `json:"arguments"`
 	UserWhoPerformedAction string         `json:"user_who_performed_action"`
 	VHost                  string         `json:"vhost"`
@@ -119,7 +119,7 @@ func (a *API) putExchange(w http.ResponseWriter, r *http.Request, c *caller) err
 	_, err = a.svc.GetExchange(c.ctx, &pb.GetExchangeRequest{Instance: c.inst, Vhost: vhost, Name: name})
 	isNew := fromStatus(err) == errNotFound
 	_, err = a.svc.CreateExchange(c.ctx, &pb.CreateExchangeRequest{Instance: c.inst, Vhost: vhost, Name: name,
-		Type: b.Type, Durable: b.Durable, AutoDelete: b.AutoDelete, Internal: b.Internal, Arguments: args})
+		Type: b.Type, Durable: b.Durable.ptr(), AutoDelete: bool(b.AutoDelete), Internal: bool(b.Internal), Arguments: args})
 	if err != nil {
 		return err
 	}

@@ -215,6 +215,8 @@ func TestResourcesAsRabbitMQ(t *testing.T) {
 		{name: "unknown vhost", method: "PUT", path: "/api/exchanges/nope/x", user: g, body: `{"type":"direct"}`, status: 404,
 			errBody: `{"error":"not_found","reason":"vhost_not_found"}`},
 		{name: "queue", method: "PUT", path: "/api/queues/prod/orders.new", user: g, body: `{"durable":true,"arguments":{"x-message-ttl":60000}}`, status: 201},
+		{name: "booleans as strings, as rabbitmqadmin sends them", method: "PUT", path: "/api/queues/prod/admin.q", user: g,
+			body: `{"auto_delete":"false","durable":"true"}`, status: 201},
 		{name: "bad argument", method: "PUT", path: "/api/queues/prod/bad", user: g, body: `{"arguments":{"x-message-ttl":"x"}}`, status: 400},
 		{name: "unknown field", method: "PUT", path: "/api/queues/prod/q", user: g, body: `{"colour":"red"}`, status: 400},
 		{name: "malformed", method: "PUT", path: "/api/queues/prod/q", user: g, body: `{bad`, status: 400},
@@ -236,8 +238,12 @@ func TestResourcesAsRabbitMQ(t *testing.T) {
 	}
 	var bs []map[string]any
 	_, b = s.do(t, req{name: "bindings", method: "GET", path: "/api/bindings/prod", user: g, status: 200})
-	if err := json.Unmarshal(b, &bs); err != nil || len(bs) != 2 || bs[0]["source"] != "" || bs[1]["properties_key"] != "order.%23" {
-		t.Errorf("bindings (the default exchange's implicit one, then ours) %s", b)
+	if err := json.Unmarshal(b, &bs); err != nil || len(bs) != 3 || bs[0]["source"] != "" || bs[2]["properties_key"] != "order.%23" {
+		t.Errorf("bindings (the default exchange's implicit ones, then ours) %s", b)
+	}
+	_, b = s.do(t, req{name: "all bindings", method: "GET", path: "/api/bindings", user: g, status: 200})
+	if err := json.Unmarshal(b, &bs); err != nil || len(bs) != 3 {
+		t.Errorf("all bindings (no other vhost has any): got %s", b)
 	}
 	s.do(t, req{name: "unbind", method: "DELETE", path: "/api/bindings/prod/e/orders/q/orders.new/order.%2523", user: g, status: 204})
 	s.do(t, req{name: "delete queue", method: "DELETE", path: "/api/queues/prod/orders.new", user: g, status: 204})

@@ -84,7 +84,7 @@ func (a *API) getPolicy(w http.ResponseWriter, r *http.Request, c *caller) error
 type policyBody struct {
 	Pattern    string         `json:"pattern"`
 	Definition map[string]any `json:"definition"`
-	Priority   int32          `json:"priority"`
+	Priority   flexInt        `json:"priority"`
 	ApplyTo    string         `json:"apply-to"`
 	VHost      string         `json:"vhost"`
 	Name       string         `json:"name"`
@@ -106,7 +106,7 @@ func (a *API) putPolicy(w http.ResponseWriter, r *http.Request, c *caller) error
 	_, err = a.svc.GetPolicy(c.ctx, &pb.GetPolicyRequest{Instance: c.inst, Vhost: vhost, Name: name})
 	isNew := fromStatus(err) == errNotFound
 	_, err = a.svc.PutPolicy(c.ctx, &pb.PutPolicyRequest{Instance: c.inst, Vhost: vhost, Name: name,
-		Pattern: b.Pattern, ApplyTo: b.ApplyTo, Priority: b.Priority, Definition: def})
+		Pattern: b.Pattern, ApplyTo: b.ApplyTo, Priority: int32(b.Priority), Definition: def})
 	if err != nil {
 		return err
 	}

@@ -43,8 +43,8 @@ func (a *API) getQueue(w http.ResponseWriter, r *http.Request, c *caller) error 
 // queueBody is PUT /api/queues/{vhost}/{name}; node is accepted and
 // ignored (placement picks the storage node), type must be classic.
 type queueBody struct {
-	Durable    *bool          `json:"durable"`
-	AutoDelete bool           `json:"auto_delete"`
+	Durable    *flexBool      `json:"durable"`
+	AutoDelete flexBool       `json:"auto_delete"`
 	Arguments  map[string]any `json:"arguments"`
 	Node       string         `json:"node"`
 	Type       string         `json:"type"`
@@ -71,7 +71,7 @@ func (a *API) putQueue(w http.ResponseWriter, r *http.Request, c *caller) error 
 	_, err = a.svc.GetQueue(c.ctx, &pb.GetQueueRequest{Instance: c.inst, Vhost: vhost, Name: name})
 	isNew := fromStatus(err) == errNotFound
 	_, err = a.svc.CreateQueue(c.ctx, &pb.CreateQueueRequest{Instance: c.inst, Vhost: vhost, Name: name,
-		Durable: b.Durable, AutoDelete: b.AutoDelete, Arguments: args})
+		Durable: b.Durable.ptr(), AutoDelete: bool(b.AutoDelete), Arguments: args})
 	if err != nil {
 		return err
 	}
