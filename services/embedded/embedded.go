@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -28,9 +29,11 @@ import (
 	"github.com/warrenmq/warren/gateway/server"
 	"github.com/warrenmq/warren/services/cluster"
 	"github.com/warrenmq/warren/services/deadletter"
+	"github.com/warrenmq/warren/services/gatewayd"
 	"github.com/warrenmq/warren/services/metrics"
 	"github.com/warrenmq/warren/services/metrics/nodemetrics"
 	"github.com/warrenmq/warren/services/provisioning"
+	"github.com/warrenmq/warren/services/tiering"
 	"github.com/warrenmq/warren/storage-node/node"
 )
 
@@ -52,6 +55,9 @@ type Options struct {
 	// below which they are (negative disables).
 	MemoryHighWatermark int64
 	DiskFreeLimit       int64
+	// Tier chooses where cold queue data goes (storage-node/TIERING.md);
+	// the zero value is a folder store beside the data.
+	Tier tiering.Options
 	// Pprof serves Go's profiler under /debug/pprof on the HTTP port.
 	Pprof bool
 	// AdminToken is the provisioning API's admin token; empty means the one
@@ -153,10 +159,16 @@ func (b *broker) startNATS(ctx context.Context) error {
 	return nil
 }
 
-func (b *broker) startStorage(context.Context) error {
+func (b *broker) startStorage(ctx context.Context) error {
+	cold, err := b.o.Tier.Open(ctx, filepath.Join(b.o.DataDir, "cold"))
+	if err != nil {
+		return err
+	}
 	n, err := node.Open(filepath.Join(b.o.DataDir, "storage"), node.Options{
 		MemoryHighWatermark: b.o.MemoryHighWatermark,
 		DiskFreeLimit:       b.o.DiskFreeLimit,
+		ObjectStore:         cold,
+		Tier:                b.o.Tier.Config,
 		Events:              &queueEvents{b: b},
 		DeadLetterer:        &deadletter.Router{Instance: topology.DefaultInstance, Mirror: b.mirror, Node: b.nodeByName},
 	})
@@ -183,6 +195,7 @@ func (b *broker) startControlPlane(ctx context.Context) error {
 	err := provisioning.Mount(ctx, b.mux, provisioning.Config{
 		AdminToken: b.o.AdminToken, DataDir: b.o.DataDir, Endpoint: b.amqpEndpoint(),
 		JS: b.js, TopoKV: b.kv, Mirror: b.mirror, Topo: b.topo, Log: b.o.Log,
+		NATS: b.nc, Gateways: func(context.Context) int { return 1 }, AMQPPort: portOf(b.o.AMQPAddr),
 	})
 	if err != nil {
 		return err
@@ -234,6 +247,10 @@ func (b *broker) startGateway(ctx context.Context) error {
 			return err
 		}
 	}
+	admin := &gatewayd.ConnAdmin{ID: "gw1", Srv: srv, Log: b.o.Log}
+	if _, err := admin.Serve(b.nc); err != nil {
+		return err
+	}
 	go srv.EnforceAccess(ctx, b.mirror)
 	go cfg.MeterStorage(ctx, conn.DefaultStorageMeter)
 	b.mux.Handle("/metrics", metrics.Handler(b.metrics))
@@ -248,6 +265,16 @@ func users(m *topokv.Mirror, tlsDomain string) *auth.Users {
 	u := auth.NewUsers(auth.MirrorDirectory{M: m}, topology.DefaultInstance)
 	u.SetDomain(tlsDomain)
 	return u
+}
+
+// portOf is the port of a listen address, 0 when it has none.
+func portOf(addr string) int {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(port)
+	return n
 }
 
 // metrics gathers the values /metrics reports.

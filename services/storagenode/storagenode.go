@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -25,6 +26,7 @@ import (
 	"github.com/warrenmq/warren/services/deadletter"
 	"github.com/warrenmq/warren/services/metrics"
 	"github.com/warrenmq/warren/services/metrics/nodemetrics"
+	"github.com/warrenmq/warren/services/tiering"
 	"github.com/warrenmq/warren/storage-node/node"
 )
 
@@ -49,9 +51,12 @@ type Options struct {
 	// negative disables). Either blocks the publishers of every gateway.
 	MemoryHighWatermark int64
 	DiskFreeLimit       int64
-	HTTPAddr            string // /metrics and /healthz; empty serves no HTTP
-	Pprof               bool   // Go's profiler under /debug/pprof on HTTPAddr
-	Log                 *slog.Logger
+	// Tier chooses where cold queue data goes (storage-node/TIERING.md);
+	// the zero value is a folder store beside the data.
+	Tier     tiering.Options
+	HTTPAddr string // /metrics and /healthz; empty serves no HTTP
+	Pprof    bool   // Go's profiler under /debug/pprof on HTTPAddr
+	Log      *slog.Logger
 	// Ready, when set, receives the node's registry entry once it serves.
 	Ready func(registry.Entry)
 }
@@ -78,9 +83,17 @@ func Run(ctx context.Context, o Options) error {
 }
 
 func serve(ctx context.Context, o Options, c *cluster.Conn, ln net.Listener) error {
+	// The folder store's default sits beside the data dir, which is
+	// Pebble's own: Pebble must not find foreign files in it.
+	cold, err := o.Tier.Open(ctx, filepath.Clean(o.DataDir)+"-cold")
+	if err != nil {
+		return err
+	}
 	n, err := node.Open(o.DataDir, node.Options{
 		MemoryHighWatermark: o.MemoryHighWatermark,
 		DiskFreeLimit:       o.DiskFreeLimit,
+		ObjectStore:         cold,
+		Tier:                o.Tier.Config,
 		Events:              &natsEvents{nc: c.NATS, log: o.Log},
 		DeadLetterer:        &deadletter.Router{Instance: topology.DefaultInstance, Mirror: c.Mirror, Node: c.Nodes.Node},
 		Logger:              o.Log,

@@ -80,6 +80,7 @@ func serve(args []string, stderr io.Writer) int {
 	fs.DurationVar(&o.ConsumerTimeout, "consumer-timeout", 30*time.Minute, "close a channel whose delivery stays unacked this long")
 	fs.IntVar(&o.MaxMessageSize, "max-message-size", 16<<20, "largest message body accepted, in bytes")
 	alarms := alarmFlags(fs)
+	tiers := tierFlags(fs)
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof on the HTTP port")
 	tlsFlags(fs, &o.AMQPSAddr, &o.TLSCert, &o.TLSKey, &o.TLSDomain)
 	adminToken := apiFlags(fs, &o.AMQPEndpoint, "")
@@ -88,6 +89,7 @@ func serve(args []string, stderr io.Writer) int {
 		return 2
 	}
 	o.MemoryHighWatermark, o.DiskFreeLimit = alarms()
+	o.Tier = tiers()
 	o.AdminToken = adminToken()
 	return runUntilSignal(*level, stderr, "warren serve", func(ctx context.Context, log *slog.Logger) error {
 		o.Log = log
@@ -122,12 +124,14 @@ func storageNode(args []string, stderr io.Writer) int {
 	fs.StringVar(&o.HTTPAddr, "http-addr", "", "HTTP listen address (/metrics, /healthz); empty serves none")
 	fs.BoolVar(&o.Pprof, "pprof", false, "serve Go's profiler under /debug/pprof on the HTTP port")
 	alarms := alarmFlags(fs)
+	tiers := tierFlags(fs)
 	gatewayTimeoutFlag(fs, &o.GatewayTimeout, "end the sessions of a gateway whose connection is silent this long, requeueing their unacked messages")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	if err := fs.Parse(args); err != nil || !checkGatewayTimeout(o.GatewayTimeout, stderr) {
 		return 2
 	}
 	o.MemoryHighWatermark, o.DiskFreeLimit = alarms()
+	o.Tier = tiers()
 	return runUntilSignal(*level, stderr, "warren storage-node", func(ctx context.Context, log *slog.Logger) error {
 		o.Log = log
 		return storagenode.Run(ctx, o)
