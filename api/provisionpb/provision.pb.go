@@ -2314,6 +2314,111 @@ func (x *DeleteQueueRequest) GetIfEmpty() bool {
 	return false
 }
 
+type PurgeQueueRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Instance      string                 `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
+	Vhost         string                 `protobuf:"bytes,2,opt,name=vhost,proto3" json:"vhost,omitempty"`
+	Name          string                 `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PurgeQueueRequest) Reset() {
+	*x = PurgeQueueRequest{}
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PurgeQueueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PurgeQueueRequest) ProtoMessage() {}
+
+func (x *PurgeQueueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PurgeQueueRequest.ProtoReflect.Descriptor instead.
+func (*PurgeQueueRequest) Descriptor() ([]byte, []int) {
+	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *PurgeQueueRequest) GetInstance() string {
+	if x != nil {
+		return x.Instance
+	}
+	return ""
+}
+
+func (x *PurgeQueueRequest) GetVhost() string {
+	if x != nil {
+		return x.Vhost
+	}
+	return ""
+}
+
+func (x *PurgeQueueRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type PurgeQueueResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many messages were removed.
+	MessageCount  uint64 `protobuf:"varint,1,opt,name=message_count,json=messageCount,proto3" json:"message_count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PurgeQueueResponse) Reset() {
+	*x = PurgeQueueResponse{}
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PurgeQueueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PurgeQueueResponse) ProtoMessage() {}
+
+func (x *PurgeQueueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PurgeQueueResponse.ProtoReflect.Descriptor instead.
+func (*PurgeQueueResponse) Descriptor() ([]byte, []int) {
+	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *PurgeQueueResponse) GetMessageCount() uint64 {
+	if x != nil {
+		return x.MessageCount
+	}
+	return 0
+}
+
 type CreateBindingRequest struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Instance string                 `protobuf:"bytes,1,opt,name=instance,proto3" json:"instance,omitempty"`
@@ -2331,7 +2436,7 @@ type CreateBindingRequest struct {
 
 func (x *CreateBindingRequest) Reset() {
 	*x = CreateBindingRequest{}
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[40]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2343,7 +2448,7 @@ func (x *CreateBindingRequest) String() string {
 func (*CreateBindingRequest) ProtoMessage() {}
 
 func (x *CreateBindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[40]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2356,7 +2461,7 @@ func (x *CreateBindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBindingRequest.ProtoReflect.Descriptor instead.
 func (*CreateBindingRequest) Descriptor() ([]byte, []int) {
-	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{40}
+	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CreateBindingRequest) GetInstance() string {
@@ -2418,7 +2523,7 @@ type ListBindingsRequest struct {
 
 func (x *ListBindingsRequest) Reset() {
 	*x = ListBindingsRequest{}
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[41]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2430,7 +2535,7 @@ func (x *ListBindingsRequest) String() string {
 func (*ListBindingsRequest) ProtoMessage() {}
 
 func (x *ListBindingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[41]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2443,7 +2548,7 @@ func (x *ListBindingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBindingsRequest.ProtoReflect.Descriptor instead.
 func (*ListBindingsRequest) Descriptor() ([]byte, []int) {
-	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{41}
+	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListBindingsRequest) GetInstance() string {
@@ -2469,7 +2574,7 @@ type ListBindingsResponse struct {
 
 func (x *ListBindingsResponse) Reset() {
 	*x = ListBindingsResponse{}
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[42]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2481,7 +2586,7 @@ func (x *ListBindingsResponse) String() string {
 func (*ListBindingsResponse) ProtoMessage() {}
 
 func (x *ListBindingsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[42]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2494,7 +2599,7 @@ func (x *ListBindingsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBindingsResponse.ProtoReflect.Descriptor instead.
 func (*ListBindingsResponse) Descriptor() ([]byte, []int) {
-	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{42}
+	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListBindingsResponse) GetBindings() []*Binding {
@@ -2518,7 +2623,7 @@ type DeleteBindingRequest struct {
 
 func (x *DeleteBindingRequest) Reset() {
 	*x = DeleteBindingRequest{}
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[43]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2530,7 +2635,7 @@ func (x *DeleteBindingRequest) String() string {
 func (*DeleteBindingRequest) ProtoMessage() {}
 
 func (x *DeleteBindingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[43]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2543,7 +2648,7 @@ func (x *DeleteBindingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBindingRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBindingRequest) Descriptor() ([]byte, []int) {
-	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{43}
+	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *DeleteBindingRequest) GetInstance() string {
@@ -2606,7 +2711,7 @@ type PutPolicyRequest struct {
 
 func (x *PutPolicyRequest) Reset() {
 	*x = PutPolicyRequest{}
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[44]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2618,7 +2723,7 @@ func (x *PutPolicyRequest) String() string {
 func (*PutPolicyRequest) ProtoMessage() {}
 
 func (x *PutPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[44]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2631,7 +2736,7 @@ func (x *PutPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutPolicyRequest.ProtoReflect.Descriptor instead.
 func (*PutPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{44}
+	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *PutPolicyRequest) GetInstance() string {
@@ -2693,7 +2798,7 @@ type ListPoliciesRequest struct {
 
 func (x *ListPoliciesRequest) Reset() {
 	*x = ListPoliciesRequest{}
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[45]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2705,7 +2810,7 @@ func (x *ListPoliciesRequest) String() string {
 func (*ListPoliciesRequest) ProtoMessage() {}
 
 func (x *ListPoliciesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[45]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2718,7 +2823,7 @@ func (x *ListPoliciesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPoliciesRequest.ProtoReflect.Descriptor instead.
 func (*ListPoliciesRequest) Descriptor() ([]byte, []int) {
-	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{45}
+	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListPoliciesRequest) GetInstance() string {
@@ -2744,7 +2849,7 @@ type ListPoliciesResponse struct {
 
 func (x *ListPoliciesResponse) Reset() {
 	*x = ListPoliciesResponse{}
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[46]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2756,7 +2861,7 @@ func (x *ListPoliciesResponse) String() string {
 func (*ListPoliciesResponse) ProtoMessage() {}
 
 func (x *ListPoliciesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[46]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2769,7 +2874,7 @@ func (x *ListPoliciesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPoliciesResponse.ProtoReflect.Descriptor instead.
 func (*ListPoliciesResponse) Descriptor() ([]byte, []int) {
-	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{46}
+	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListPoliciesResponse) GetPolicies() []*Policy {
@@ -2790,7 +2895,7 @@ type GetPolicyRequest struct {
 
 func (x *GetPolicyRequest) Reset() {
 	*x = GetPolicyRequest{}
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[47]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2802,7 +2907,7 @@ func (x *GetPolicyRequest) String() string {
 func (*GetPolicyRequest) ProtoMessage() {}
 
 func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[47]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2815,7 +2920,7 @@ func (x *GetPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{47}
+	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *GetPolicyRequest) GetInstance() string {
@@ -2850,7 +2955,7 @@ type DeletePolicyRequest struct {
 
 func (x *DeletePolicyRequest) Reset() {
 	*x = DeletePolicyRequest{}
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[48]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2862,7 +2967,7 @@ func (x *DeletePolicyRequest) String() string {
 func (*DeletePolicyRequest) ProtoMessage() {}
 
 func (x *DeletePolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[48]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2875,7 +2980,7 @@ func (x *DeletePolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePolicyRequest.ProtoReflect.Descriptor instead.
 func (*DeletePolicyRequest) Descriptor() ([]byte, []int) {
-	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{48}
+	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *DeletePolicyRequest) GetInstance() string {
@@ -2908,7 +3013,7 @@ type ExportDefinitionsRequest struct {
 
 func (x *ExportDefinitionsRequest) Reset() {
 	*x = ExportDefinitionsRequest{}
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[49]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2920,7 +3025,7 @@ func (x *ExportDefinitionsRequest) String() string {
 func (*ExportDefinitionsRequest) ProtoMessage() {}
 
 func (x *ExportDefinitionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[49]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2933,7 +3038,7 @@ func (x *ExportDefinitionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportDefinitionsRequest.ProtoReflect.Descriptor instead.
 func (*ExportDefinitionsRequest) Descriptor() ([]byte, []int) {
-	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{49}
+	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ExportDefinitionsRequest) GetInstance() string {
@@ -2954,7 +3059,7 @@ type ImportDefinitionsRequest struct {
 
 func (x *ImportDefinitionsRequest) Reset() {
 	*x = ImportDefinitionsRequest{}
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[50]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2966,7 +3071,7 @@ func (x *ImportDefinitionsRequest) String() string {
 func (*ImportDefinitionsRequest) ProtoMessage() {}
 
 func (x *ImportDefinitionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[50]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2979,7 +3084,7 @@ func (x *ImportDefinitionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportDefinitionsRequest.ProtoReflect.Descriptor instead.
 func (*ImportDefinitionsRequest) Descriptor() ([]byte, []int) {
-	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{50}
+	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ImportDefinitionsRequest) GetInstance() string {
@@ -3012,7 +3117,7 @@ type ImportDefinitionsResponse struct {
 
 func (x *ImportDefinitionsResponse) Reset() {
 	*x = ImportDefinitionsResponse{}
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[51]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3024,7 +3129,7 @@ func (x *ImportDefinitionsResponse) String() string {
 func (*ImportDefinitionsResponse) ProtoMessage() {}
 
 func (x *ImportDefinitionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_provision_v1_provision_proto_msgTypes[51]
+	mi := &file_warren_provision_v1_provision_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3037,7 +3142,7 @@ func (x *ImportDefinitionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportDefinitionsResponse.ProtoReflect.Descriptor instead.
 func (*ImportDefinitionsResponse) Descriptor() ([]byte, []int) {
-	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{51}
+	return file_warren_provision_v1_provision_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ImportDefinitionsResponse) GetVhosts() uint32 {
@@ -3247,7 +3352,13 @@ const file_warren_provision_v1_provision_proto_rawDesc = "" +
 	"\x05vhost\x18\x02 \x01(\tR\x05vhost\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x1b\n" +
 	"\tif_unused\x18\x04 \x01(\bR\bifUnused\x12\x19\n" +
-	"\bif_empty\x18\x05 \x01(\bR\aifEmpty\"\x85\x02\n" +
+	"\bif_empty\x18\x05 \x01(\bR\aifEmpty\"Y\n" +
+	"\x11PurgeQueueRequest\x12\x1a\n" +
+	"\binstance\x18\x01 \x01(\tR\binstance\x12\x14\n" +
+	"\x05vhost\x18\x02 \x01(\tR\x05vhost\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"9\n" +
+	"\x12PurgeQueueResponse\x12#\n" +
+	"\rmessage_count\x18\x01 \x01(\x04R\fmessageCount\"\x85\x02\n" +
 	"\x14CreateBindingRequest\x12\x1a\n" +
 	"\binstance\x18\x01 \x01(\tR\binstance\x12\x14\n" +
 	"\x05vhost\x18\x02 \x01(\tR\x05vhost\x12\x16\n" +
@@ -3304,7 +3415,7 @@ const file_warren_provision_v1_provision_proto_rawDesc = "" +
 	"\bpolicies\x18\x04 \x01(\rR\bpolicies\x12\x1c\n" +
 	"\texchanges\x18\x05 \x01(\rR\texchanges\x12\x16\n" +
 	"\x06queues\x18\x06 \x01(\rR\x06queues\x12\x1a\n" +
-	"\bbindings\x18\a \x01(\rR\bbindings2\xd1*\n" +
+	"\bbindings\x18\a \x01(\rR\bbindings2\xf2+\n" +
 	"\fProvisioning\x12u\n" +
 	"\x0eCreateInstance\x12*.warren.provision.v1.CreateInstanceRequest\x1a\x1d.warren.provision.v1.Instance\"\x18\x82\xd3\xe4\x93\x02\x12:\x01*\"\r/v1/instances\x12}\n" +
 	"\rListInstances\x12).warren.provision.v1.ListInstancesRequest\x1a*.warren.provision.v1.ListInstancesResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/instances\x12w\n" +
@@ -3341,7 +3452,9 @@ const file_warren_provision_v1_provision_proto_rawDesc = "" +
 	"\n" +
 	"ListQueues\x12&.warren.provision.v1.ListQueuesRequest\x1a'.warren.provision.v1.ListQueuesResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/instances/{instance}/queues\x12\x84\x01\n" +
 	"\bGetQueue\x12$.warren.provision.v1.GetQueueRequest\x1a\x1a.warren.provision.v1.Queue\"6\x82\xd3\xe4\x93\x020\x12./v1/instances/{instance}/queues/{vhost}/{name}\x12\x86\x01\n" +
-	"\vDeleteQueue\x12'.warren.provision.v1.DeleteQueueRequest\x1a\x16.google.protobuf.Empty\"6\x82\xd3\xe4\x93\x020*./v1/instances/{instance}/queues/{vhost}/{name}\x12\x86\x01\n" +
+	"\vDeleteQueue\x12'.warren.provision.v1.DeleteQueueRequest\x1a\x16.google.protobuf.Empty\"6\x82\xd3\xe4\x93\x020*./v1/instances/{instance}/queues/{vhost}/{name}\x12\x9e\x01\n" +
+	"\n" +
+	"PurgeQueue\x12&.warren.provision.v1.PurgeQueueRequest\x1a'.warren.provision.v1.PurgeQueueResponse\"?\x82\xd3\xe4\x93\x029*7/v1/instances/{instance}/queues/{vhost}/{name}/contents\x12\x86\x01\n" +
 	"\rCreateBinding\x12).warren.provision.v1.CreateBindingRequest\x1a\x1c.warren.provision.v1.Binding\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/instances/{instance}/bindings\x12\x8e\x01\n" +
 	"\fListBindings\x12(.warren.provision.v1.ListBindingsRequest\x1a).warren.provision.v1.ListBindingsResponse\")\x82\xd3\xe4\x93\x02#\x12!/v1/instances/{instance}/bindings\x12\xc0\x01\n" +
 	"\rDeleteBinding\x12).warren.provision.v1.DeleteBindingRequest\x1a\x16.google.protobuf.Empty\"l\x82\xd3\xe4\x93\x02f*d/v1/instances/{instance}/bindings/{vhost}/{source}/{destination_type}/{destination}/{properties_key}\x12\x8c\x01\n" +
@@ -3364,7 +3477,7 @@ func file_warren_provision_v1_provision_proto_rawDescGZIP() []byte {
 	return file_warren_provision_v1_provision_proto_rawDescData
 }
 
-var file_warren_provision_v1_provision_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_warren_provision_v1_provision_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_warren_provision_v1_provision_proto_goTypes = []any{
 	(*CreateInstanceRequest)(nil),     // 0: warren.provision.v1.CreateInstanceRequest
 	(*ListInstancesRequest)(nil),      // 1: warren.provision.v1.ListInstancesRequest
@@ -3406,54 +3519,56 @@ var file_warren_provision_v1_provision_proto_goTypes = []any{
 	(*ListQueuesResponse)(nil),        // 37: warren.provision.v1.ListQueuesResponse
 	(*GetQueueRequest)(nil),           // 38: warren.provision.v1.GetQueueRequest
 	(*DeleteQueueRequest)(nil),        // 39: warren.provision.v1.DeleteQueueRequest
-	(*CreateBindingRequest)(nil),      // 40: warren.provision.v1.CreateBindingRequest
-	(*ListBindingsRequest)(nil),       // 41: warren.provision.v1.ListBindingsRequest
-	(*ListBindingsResponse)(nil),      // 42: warren.provision.v1.ListBindingsResponse
-	(*DeleteBindingRequest)(nil),      // 43: warren.provision.v1.DeleteBindingRequest
-	(*PutPolicyRequest)(nil),          // 44: warren.provision.v1.PutPolicyRequest
-	(*ListPoliciesRequest)(nil),       // 45: warren.provision.v1.ListPoliciesRequest
-	(*ListPoliciesResponse)(nil),      // 46: warren.provision.v1.ListPoliciesResponse
-	(*GetPolicyRequest)(nil),          // 47: warren.provision.v1.GetPolicyRequest
-	(*DeletePolicyRequest)(nil),       // 48: warren.provision.v1.DeletePolicyRequest
-	(*ExportDefinitionsRequest)(nil),  // 49: warren.provision.v1.ExportDefinitionsRequest
-	(*ImportDefinitionsRequest)(nil),  // 50: warren.provision.v1.ImportDefinitionsRequest
-	(*ImportDefinitionsResponse)(nil), // 51: warren.provision.v1.ImportDefinitionsResponse
-	(*Quotas)(nil),                    // 52: warren.provision.v1.Quotas
-	(*Instance)(nil),                  // 53: warren.provision.v1.Instance
-	(*VHost)(nil),                     // 54: warren.provision.v1.VHost
-	(*fieldmaskpb.FieldMask)(nil),     // 55: google.protobuf.FieldMask
-	(*User)(nil),                      // 56: warren.provision.v1.User
-	(*Permission)(nil),                // 57: warren.provision.v1.Permission
-	(*Token)(nil),                     // 58: warren.provision.v1.Token
-	(*structpb.Struct)(nil),           // 59: google.protobuf.Struct
-	(*Exchange)(nil),                  // 60: warren.provision.v1.Exchange
-	(*Queue)(nil),                     // 61: warren.provision.v1.Queue
-	(*Binding)(nil),                   // 62: warren.provision.v1.Binding
-	(*Policy)(nil),                    // 63: warren.provision.v1.Policy
-	(*emptypb.Empty)(nil),             // 64: google.protobuf.Empty
+	(*PurgeQueueRequest)(nil),         // 40: warren.provision.v1.PurgeQueueRequest
+	(*PurgeQueueResponse)(nil),        // 41: warren.provision.v1.PurgeQueueResponse
+	(*CreateBindingRequest)(nil),      // 42: warren.provision.v1.CreateBindingRequest
+	(*ListBindingsRequest)(nil),       // 43: warren.provision.v1.ListBindingsRequest
+	(*ListBindingsResponse)(nil),      // 44: warren.provision.v1.ListBindingsResponse
+	(*DeleteBindingRequest)(nil),      // 45: warren.provision.v1.DeleteBindingRequest
+	(*PutPolicyRequest)(nil),          // 46: warren.provision.v1.PutPolicyRequest
+	(*ListPoliciesRequest)(nil),       // 47: warren.provision.v1.ListPoliciesRequest
+	(*ListPoliciesResponse)(nil),      // 48: warren.provision.v1.ListPoliciesResponse
+	(*GetPolicyRequest)(nil),          // 49: warren.provision.v1.GetPolicyRequest
+	(*DeletePolicyRequest)(nil),       // 50: warren.provision.v1.DeletePolicyRequest
+	(*ExportDefinitionsRequest)(nil),  // 51: warren.provision.v1.ExportDefinitionsRequest
+	(*ImportDefinitionsRequest)(nil),  // 52: warren.provision.v1.ImportDefinitionsRequest
+	(*ImportDefinitionsResponse)(nil), // 53: warren.provision.v1.ImportDefinitionsResponse
+	(*Quotas)(nil),                    // 54: warren.provision.v1.Quotas
+	(*Instance)(nil),                  // 55: warren.provision.v1.Instance
+	(*VHost)(nil),                     // 56: warren.provision.v1.VHost
+	(*fieldmaskpb.FieldMask)(nil),     // 57: google.protobuf.FieldMask
+	(*User)(nil),                      // 58: warren.provision.v1.User
+	(*Permission)(nil),                // 59: warren.provision.v1.Permission
+	(*Token)(nil),                     // 60: warren.provision.v1.Token
+	(*structpb.Struct)(nil),           // 61: google.protobuf.Struct
+	(*Exchange)(nil),                  // 62: warren.provision.v1.Exchange
+	(*Queue)(nil),                     // 63: warren.provision.v1.Queue
+	(*Binding)(nil),                   // 64: warren.provision.v1.Binding
+	(*Policy)(nil),                    // 65: warren.provision.v1.Policy
+	(*emptypb.Empty)(nil),             // 66: google.protobuf.Empty
 }
 var file_warren_provision_v1_provision_proto_depIdxs = []int32{
-	52, // 0: warren.provision.v1.CreateInstanceRequest.quotas:type_name -> warren.provision.v1.Quotas
-	53, // 1: warren.provision.v1.ListInstancesResponse.instances:type_name -> warren.provision.v1.Instance
-	52, // 2: warren.provision.v1.UpdateInstanceRequest.quotas:type_name -> warren.provision.v1.Quotas
-	54, // 3: warren.provision.v1.ListVHostsResponse.vhosts:type_name -> warren.provision.v1.VHost
+	54, // 0: warren.provision.v1.CreateInstanceRequest.quotas:type_name -> warren.provision.v1.Quotas
+	55, // 1: warren.provision.v1.ListInstancesResponse.instances:type_name -> warren.provision.v1.Instance
+	54, // 2: warren.provision.v1.UpdateInstanceRequest.quotas:type_name -> warren.provision.v1.Quotas
+	56, // 3: warren.provision.v1.ListVHostsResponse.vhosts:type_name -> warren.provision.v1.VHost
 	10, // 4: warren.provision.v1.UpdateVHostRequest.settings:type_name -> warren.provision.v1.VHostSettings
-	55, // 5: warren.provision.v1.UpdateVHostRequest.update_mask:type_name -> google.protobuf.FieldMask
-	56, // 6: warren.provision.v1.ListUsersResponse.users:type_name -> warren.provision.v1.User
+	57, // 5: warren.provision.v1.UpdateVHostRequest.update_mask:type_name -> google.protobuf.FieldMask
+	58, // 6: warren.provision.v1.ListUsersResponse.users:type_name -> warren.provision.v1.User
 	17, // 7: warren.provision.v1.UpdateUserRequest.settings:type_name -> warren.provision.v1.UserSettings
-	55, // 8: warren.provision.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
-	57, // 9: warren.provision.v1.ListPermissionsResponse.permissions:type_name -> warren.provision.v1.Permission
-	58, // 10: warren.provision.v1.CreateTokenResponse.token:type_name -> warren.provision.v1.Token
-	58, // 11: warren.provision.v1.ListTokensResponse.tokens:type_name -> warren.provision.v1.Token
-	59, // 12: warren.provision.v1.CreateExchangeRequest.arguments:type_name -> google.protobuf.Struct
-	60, // 13: warren.provision.v1.ListExchangesResponse.exchanges:type_name -> warren.provision.v1.Exchange
-	59, // 14: warren.provision.v1.CreateQueueRequest.arguments:type_name -> google.protobuf.Struct
-	61, // 15: warren.provision.v1.ListQueuesResponse.queues:type_name -> warren.provision.v1.Queue
-	59, // 16: warren.provision.v1.CreateBindingRequest.arguments:type_name -> google.protobuf.Struct
-	62, // 17: warren.provision.v1.ListBindingsResponse.bindings:type_name -> warren.provision.v1.Binding
-	59, // 18: warren.provision.v1.PutPolicyRequest.definition:type_name -> google.protobuf.Struct
-	63, // 19: warren.provision.v1.ListPoliciesResponse.policies:type_name -> warren.provision.v1.Policy
-	59, // 20: warren.provision.v1.ImportDefinitionsRequest.definitions:type_name -> google.protobuf.Struct
+	57, // 8: warren.provision.v1.UpdateUserRequest.update_mask:type_name -> google.protobuf.FieldMask
+	59, // 9: warren.provision.v1.ListPermissionsResponse.permissions:type_name -> warren.provision.v1.Permission
+	60, // 10: warren.provision.v1.CreateTokenResponse.token:type_name -> warren.provision.v1.Token
+	60, // 11: warren.provision.v1.ListTokensResponse.tokens:type_name -> warren.provision.v1.Token
+	61, // 12: warren.provision.v1.CreateExchangeRequest.arguments:type_name -> google.protobuf.Struct
+	62, // 13: warren.provision.v1.ListExchangesResponse.exchanges:type_name -> warren.provision.v1.Exchange
+	61, // 14: warren.provision.v1.CreateQueueRequest.arguments:type_name -> google.protobuf.Struct
+	63, // 15: warren.provision.v1.ListQueuesResponse.queues:type_name -> warren.provision.v1.Queue
+	61, // 16: warren.provision.v1.CreateBindingRequest.arguments:type_name -> google.protobuf.Struct
+	64, // 17: warren.provision.v1.ListBindingsResponse.bindings:type_name -> warren.provision.v1.Binding
+	61, // 18: warren.provision.v1.PutPolicyRequest.definition:type_name -> google.protobuf.Struct
+	65, // 19: warren.provision.v1.ListPoliciesResponse.policies:type_name -> warren.provision.v1.Policy
+	61, // 20: warren.provision.v1.ImportDefinitionsRequest.definitions:type_name -> google.protobuf.Struct
 	0,  // 21: warren.provision.v1.Provisioning.CreateInstance:input_type -> warren.provision.v1.CreateInstanceRequest
 	1,  // 22: warren.provision.v1.Provisioning.ListInstances:input_type -> warren.provision.v1.ListInstancesRequest
 	3,  // 23: warren.provision.v1.Provisioning.GetInstance:input_type -> warren.provision.v1.GetInstanceRequest
@@ -3484,56 +3599,58 @@ var file_warren_provision_v1_provision_proto_depIdxs = []int32{
 	36, // 48: warren.provision.v1.Provisioning.ListQueues:input_type -> warren.provision.v1.ListQueuesRequest
 	38, // 49: warren.provision.v1.Provisioning.GetQueue:input_type -> warren.provision.v1.GetQueueRequest
 	39, // 50: warren.provision.v1.Provisioning.DeleteQueue:input_type -> warren.provision.v1.DeleteQueueRequest
-	40, // 51: warren.provision.v1.Provisioning.CreateBinding:input_type -> warren.provision.v1.CreateBindingRequest
-	41, // 52: warren.provision.v1.Provisioning.ListBindings:input_type -> warren.provision.v1.ListBindingsRequest
-	43, // 53: warren.provision.v1.Provisioning.DeleteBinding:input_type -> warren.provision.v1.DeleteBindingRequest
-	44, // 54: warren.provision.v1.Provisioning.PutPolicy:input_type -> warren.provision.v1.PutPolicyRequest
-	45, // 55: warren.provision.v1.Provisioning.ListPolicies:input_type -> warren.provision.v1.ListPoliciesRequest
-	47, // 56: warren.provision.v1.Provisioning.GetPolicy:input_type -> warren.provision.v1.GetPolicyRequest
-	48, // 57: warren.provision.v1.Provisioning.DeletePolicy:input_type -> warren.provision.v1.DeletePolicyRequest
-	49, // 58: warren.provision.v1.Provisioning.ExportDefinitions:input_type -> warren.provision.v1.ExportDefinitionsRequest
-	50, // 59: warren.provision.v1.Provisioning.ImportDefinitions:input_type -> warren.provision.v1.ImportDefinitionsRequest
-	53, // 60: warren.provision.v1.Provisioning.CreateInstance:output_type -> warren.provision.v1.Instance
-	2,  // 61: warren.provision.v1.Provisioning.ListInstances:output_type -> warren.provision.v1.ListInstancesResponse
-	53, // 62: warren.provision.v1.Provisioning.GetInstance:output_type -> warren.provision.v1.Instance
-	53, // 63: warren.provision.v1.Provisioning.UpdateInstance:output_type -> warren.provision.v1.Instance
-	64, // 64: warren.provision.v1.Provisioning.DeleteInstance:output_type -> google.protobuf.Empty
-	54, // 65: warren.provision.v1.Provisioning.CreateVHost:output_type -> warren.provision.v1.VHost
-	8,  // 66: warren.provision.v1.Provisioning.ListVHosts:output_type -> warren.provision.v1.ListVHostsResponse
-	54, // 67: warren.provision.v1.Provisioning.GetVHost:output_type -> warren.provision.v1.VHost
-	54, // 68: warren.provision.v1.Provisioning.UpdateVHost:output_type -> warren.provision.v1.VHost
-	64, // 69: warren.provision.v1.Provisioning.DeleteVHost:output_type -> google.protobuf.Empty
-	56, // 70: warren.provision.v1.Provisioning.CreateUser:output_type -> warren.provision.v1.User
-	15, // 71: warren.provision.v1.Provisioning.ListUsers:output_type -> warren.provision.v1.ListUsersResponse
-	56, // 72: warren.provision.v1.Provisioning.GetUser:output_type -> warren.provision.v1.User
-	56, // 73: warren.provision.v1.Provisioning.UpdateUser:output_type -> warren.provision.v1.User
-	64, // 74: warren.provision.v1.Provisioning.DeleteUser:output_type -> google.protobuf.Empty
-	57, // 75: warren.provision.v1.Provisioning.SetPermission:output_type -> warren.provision.v1.Permission
-	22, // 76: warren.provision.v1.Provisioning.ListPermissions:output_type -> warren.provision.v1.ListPermissionsResponse
-	57, // 77: warren.provision.v1.Provisioning.GetPermission:output_type -> warren.provision.v1.Permission
-	64, // 78: warren.provision.v1.Provisioning.DeletePermission:output_type -> google.protobuf.Empty
-	26, // 79: warren.provision.v1.Provisioning.CreateToken:output_type -> warren.provision.v1.CreateTokenResponse
-	28, // 80: warren.provision.v1.Provisioning.ListTokens:output_type -> warren.provision.v1.ListTokensResponse
-	64, // 81: warren.provision.v1.Provisioning.DeleteToken:output_type -> google.protobuf.Empty
-	60, // 82: warren.provision.v1.Provisioning.CreateExchange:output_type -> warren.provision.v1.Exchange
-	32, // 83: warren.provision.v1.Provisioning.ListExchanges:output_type -> warren.provision.v1.ListExchangesResponse
-	60, // 84: warren.provision.v1.Provisioning.GetExchange:output_type -> warren.provision.v1.Exchange
-	64, // 85: warren.provision.v1.Provisioning.DeleteExchange:output_type -> google.protobuf.Empty
-	61, // 86: warren.provision.v1.Provisioning.CreateQueue:output_type -> warren.provision.v1.Queue
-	37, // 87: warren.provision.v1.Provisioning.ListQueues:output_type -> warren.provision.v1.ListQueuesResponse
-	61, // 88: warren.provision.v1.Provisioning.GetQueue:output_type -> warren.provision.v1.Queue
-	64, // 89: warren.provision.v1.Provisioning.DeleteQueue:output_type -> google.protobuf.Empty
-	62, // 90: warren.provision.v1.Provisioning.CreateBinding:output_type -> warren.provision.v1.Binding
-	42, // 91: warren.provision.v1.Provisioning.ListBindings:output_type -> warren.provision.v1.ListBindingsResponse
-	64, // 92: warren.provision.v1.Provisioning.DeleteBinding:output_type -> google.protobuf.Empty
-	63, // 93: warren.provision.v1.Provisioning.PutPolicy:output_type -> warren.provision.v1.Policy
-	46, // 94: warren.provision.v1.Provisioning.ListPolicies:output_type -> warren.provision.v1.ListPoliciesResponse
-	63, // 95: warren.provision.v1.Provisioning.GetPolicy:output_type -> warren.provision.v1.Policy
-	64, // 96: warren.provision.v1.Provisioning.DeletePolicy:output_type -> google.protobuf.Empty
-	59, // 97: warren.provision.v1.Provisioning.ExportDefinitions:output_type -> google.protobuf.Struct
-	51, // 98: warren.provision.v1.Provisioning.ImportDefinitions:output_type -> warren.provision.v1.ImportDefinitionsResponse
-	60, // [60:99] is the sub-list for method output_type
-	21, // [21:60] is the sub-list for method input_type
+	40, // 51: warren.provision.v1.Provisioning.PurgeQueue:input_type -> warren.provision.v1.PurgeQueueRequest
+	42, // 52: warren.provision.v1.Provisioning.CreateBinding:input_type -> warren.provision.v1.CreateBindingRequest
+	43, // 53: warren.provision.v1.Provisioning.ListBindings:input_type -> warren.provision.v1.ListBindingsRequest
+	45, // 54: warren.provision.v1.Provisioning.DeleteBinding:input_type -> warren.provision.v1.DeleteBindingRequest
+	46, // 55: warren.provision.v1.Provisioning.PutPolicy:input_type -> warren.provision.v1.PutPolicyRequest
+	47, // 56: warren.provision.v1.Provisioning.ListPolicies:input_type -> warren.provision.v1.ListPoliciesRequest
+	49, // 57: warren.provision.v1.Provisioning.GetPolicy:input_type -> warren.provision.v1.GetPolicyRequest
+	50, // 58: warren.provision.v1.Provisioning.DeletePolicy:input_type -> warren.provision.v1.DeletePolicyRequest
+	51, // 59: warren.provision.v1.Provisioning.ExportDefinitions:input_type -> warren.provision.v1.ExportDefinitionsRequest
+	52, // 60: warren.provision.v1.Provisioning.ImportDefinitions:input_type -> warren.provision.v1.ImportDefinitionsRequest
+	55, // 61: warren.provision.v1.Provisioning.CreateInstance:output_type -> warren.provision.v1.Instance
+	2,  // 62: warren.provision.v1.Provisioning.ListInstances:output_type -> warren.provision.v1.ListInstancesResponse
+	55, // 63: warren.provision.v1.Provisioning.GetInstance:output_type -> warren.provision.v1.Instance
+	55, // 64: warren.provision.v1.Provisioning.UpdateInstance:output_type -> warren.provision.v1.Instance
+	66, // 65: warren.provision.v1.Provisioning.DeleteInstance:output_type -> google.protobuf.Empty
+	56, // 66: warren.provision.v1.Provisioning.CreateVHost:output_type -> warren.provision.v1.VHost
+	8,  // 67: warren.provision.v1.Provisioning.ListVHosts:output_type -> warren.provision.v1.ListVHostsResponse
+	56, // 68: warren.provision.v1.Provisioning.GetVHost:output_type -> warren.provision.v1.VHost
+	56, // 69: warren.provision.v1.Provisioning.UpdateVHost:output_type -> warren.provision.v1.VHost
+	66, // 70: warren.provision.v1.Provisioning.DeleteVHost:output_type -> google.protobuf.Empty
+	58, // 71: warren.provision.v1.Provisioning.CreateUser:output_type -> warren.provision.v1.User
+	15, // 72: warren.provision.v1.Provisioning.ListUsers:output_type -> warren.provision.v1.ListUsersResponse
+	58, // 73: warren.provision.v1.Provisioning.GetUser:output_type -> warren.provision.v1.User
+	58, // 74: warren.provision.v1.Provisioning.UpdateUser:output_type -> warren.provision.v1.User
+	66, // 75: warren.provision.v1.Provisioning.DeleteUser:output_type -> google.protobuf.Empty
+	59, // 76: warren.provision.v1.Provisioning.SetPermission:output_type -> warren.provision.v1.Permission
+	22, // 77: warren.provision.v1.Provisioning.ListPermissions:output_type -> warren.provision.v1.ListPermissionsResponse
+	59, // 78: warren.provision.v1.Provisioning.GetPermission:output_type -> warren.provision.v1.Permission
+	66, // 79: warren.provision.v1.Provisioning.DeletePermission:output_type -> google.protobuf.Empty
+	26, // 80: warren.provision.v1.Provisioning.CreateToken:output_type -> warren.provision.v1.CreateTokenResponse
+	28, // 81: warren.provision.v1.Provisioning.ListTokens:output_type -> warren.provision.v1.ListTokensResponse
+	66, // 82: warren.provision.v1.Provisioning.DeleteToken:output_type -> google.protobuf.Empty
+	62, // 83: warren.provision.v1.Provisioning.CreateExchange:output_type -> warren.provision.v1.Exchange
+	32, // 84: warren.provision.v1.Provisioning.ListExchanges:output_type -> warren.provision.v1.ListExchangesResponse
+	62, // 85: warren.provision.v1.Provisioning.GetExchange:output_type -> warren.provision.v1.Exchange
+	66, // 86: warren.provision.v1.Provisioning.DeleteExchange:output_type -> google.protobuf.Empty
+	63, // 87: warren.provision.v1.Provisioning.CreateQueue:output_type -> warren.provision.v1.Queue
+	37, // 88: warren.provision.v1.Provisioning.ListQueues:output_type -> warren.provision.v1.ListQueuesResponse
+	63, // 89: warren.provision.v1.Provisioning.GetQueue:output_type -> warren.provision.v1.Queue
+	66, // 90: warren.provision.v1.Provisioning.DeleteQueue:output_type -> google.protobuf.Empty
+	41, // 91: warren.provision.v1.Provisioning.PurgeQueue:output_type -> warren.provision.v1.PurgeQueueResponse
+	64, // 92: warren.provision.v1.Provisioning.CreateBinding:output_type -> warren.provision.v1.Binding
+	44, // 93: warren.provision.v1.Provisioning.ListBindings:output_type -> warren.provision.v1.ListBindingsResponse
+	66, // 94: warren.provision.v1.Provisioning.DeleteBinding:output_type -> google.protobuf.Empty
+	65, // 95: warren.provision.v1.Provisioning.PutPolicy:output_type -> warren.provision.v1.Policy
+	48, // 96: warren.provision.v1.Provisioning.ListPolicies:output_type -> warren.provision.v1.ListPoliciesResponse
+	65, // 97: warren.provision.v1.Provisioning.GetPolicy:output_type -> warren.provision.v1.Policy
+	66, // 98: warren.provision.v1.Provisioning.DeletePolicy:output_type -> google.protobuf.Empty
+	61, // 99: warren.provision.v1.Provisioning.ExportDefinitions:output_type -> google.protobuf.Struct
+	53, // 100: warren.provision.v1.Provisioning.ImportDefinitions:output_type -> warren.provision.v1.ImportDefinitionsResponse
+	61, // [61:101] is the sub-list for method output_type
+	21, // [21:61] is the sub-list for method input_type
 	21, // [21:21] is the sub-list for extension type_name
 	21, // [21:21] is the sub-list for extension extendee
 	0,  // [0:21] is the sub-list for field type_name
@@ -3554,7 +3671,7 @@ func file_warren_provision_v1_provision_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_warren_provision_v1_provision_proto_rawDesc), len(file_warren_provision_v1_provision_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   52,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -61,6 +61,7 @@ const (
 	Provisioning_ListQueues_FullMethodName        = "/warren.provision.v1.Provisioning/ListQueues"
 	Provisioning_GetQueue_FullMethodName          = "/warren.provision.v1.Provisioning/GetQueue"
 	Provisioning_DeleteQueue_FullMethodName       = "/warren.provision.v1.Provisioning/DeleteQueue"
+	Provisioning_PurgeQueue_FullMethodName        = "/warren.provision.v1.Provisioning/PurgeQueue"
 	Provisioning_CreateBinding_FullMethodName     = "/warren.provision.v1.Provisioning/CreateBinding"
 	Provisioning_ListBindings_FullMethodName      = "/warren.provision.v1.Provisioning/ListBindings"
 	Provisioning_DeleteBinding_FullMethodName     = "/warren.provision.v1.Provisioning/DeleteBinding"
@@ -134,6 +135,9 @@ type ProvisioningClient interface {
 	// Deletes a queue, its messages and bindings; ?if_unused=true and
 	// ?if_empty=true refuse (409) a queue with consumers or messages.
 	DeleteQueue(ctx context.Context, in *DeleteQueueRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Removes a queue's ready messages (not the unacknowledged), as
+	// queue.purge does.
+	PurgeQueue(ctx context.Context, in *PurgeQueueRequest, opts ...grpc.CallOption) (*PurgeQueueResponse, error)
 	// Binds a queue or an exchange to a source exchange; binding twice is a
 	// no-op, as queue.bind.
 	CreateBinding(ctx context.Context, in *CreateBindingRequest, opts ...grpc.CallOption) (*Binding, error)
@@ -465,6 +469,16 @@ func (c *provisioningClient) DeleteQueue(ctx context.Context, in *DeleteQueueReq
 	return out, nil
 }
 
+func (c *provisioningClient) PurgeQueue(ctx context.Context, in *PurgeQueueRequest, opts ...grpc.CallOption) (*PurgeQueueResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PurgeQueueResponse)
+	err := c.cc.Invoke(ctx, Provisioning_PurgeQueue_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *provisioningClient) CreateBinding(ctx context.Context, in *CreateBindingRequest, opts ...grpc.CallOption) (*Binding, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Binding)
@@ -617,6 +631,9 @@ type ProvisioningServer interface {
 	// Deletes a queue, its messages and bindings; ?if_unused=true and
 	// ?if_empty=true refuse (409) a queue with consumers or messages.
 	DeleteQueue(context.Context, *DeleteQueueRequest) (*emptypb.Empty, error)
+	// Removes a queue's ready messages (not the unacknowledged), as
+	// queue.purge does.
+	PurgeQueue(context.Context, *PurgeQueueRequest) (*PurgeQueueResponse, error)
 	// Binds a queue or an exchange to a source exchange; binding twice is a
 	// no-op, as queue.bind.
 	CreateBinding(context.Context, *CreateBindingRequest) (*Binding, error)
@@ -737,6 +754,9 @@ func (UnimplementedProvisioningServer) GetQueue(context.Context, *GetQueueReques
 }
 func (UnimplementedProvisioningServer) DeleteQueue(context.Context, *DeleteQueueRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteQueue not implemented")
+}
+func (UnimplementedProvisioningServer) PurgeQueue(context.Context, *PurgeQueueRequest) (*PurgeQueueResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method PurgeQueue not implemented")
 }
 func (UnimplementedProvisioningServer) CreateBinding(context.Context, *CreateBindingRequest) (*Binding, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateBinding not implemented")
@@ -1326,6 +1346,24 @@ func _Provisioning_DeleteQueue_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Provisioning_PurgeQueue_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PurgeQueueRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProvisioningServer).PurgeQueue(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Provisioning_PurgeQueue_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProvisioningServer).PurgeQueue(ctx, req.(*PurgeQueueRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Provisioning_CreateBinding_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateBindingRequest)
 	if err := dec(in); err != nil {
@@ -1614,6 +1652,10 @@ var Provisioning_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteQueue",
 			Handler:    _Provisioning_DeleteQueue_Handler,
+		},
+		{
+			MethodName: "PurgeQueue",
+			Handler:    _Provisioning_PurgeQueue_Handler,
 		},
 		{
 			MethodName: "CreateBinding",

@@ -94,8 +94,10 @@ func (a *API) getVHost(w http.ResponseWriter, r *http.Request, c *caller) error 
 }
 
 // vhostBody is PUT /api/vhosts/{name}; tags are a comma-separated string
-// or a list, as in RabbitMQ.
+// or a list, as in RabbitMQ. The name comes from the path (rabbitmqadmin
+// repeats it in the body).
 type vhostBody struct {
+	Name             string            `json:"name"`
 	Description      *string           `json:"description"`
 	Tags             *definitions.Tags `json:"tags"`
 	Tracing          bool              `json:"tracing"`

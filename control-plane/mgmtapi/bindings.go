@@ -128,9 +128,16 @@ func (a *API) getBinding(w http.ResponseWriter, r *http.Request, c *caller, kind
 	return errNotFound
 }
 
+// bindingBody is the POST of a binding; the ends come from the path, and
+// the fields that repeat them (rabbitmqadmin sends destination_type) are
+// taken and ignored, as RabbitMQ does.
 type bindingBody struct {
-	RoutingKey string         `json:"routing_key"`
-	Arguments  map[string]any `json:"arguments"`
+	RoutingKey      string         `json:"routing_key"`
+	Arguments       map[string]any `json:"arguments"`
+	Source          string         `json:"source"`
+	Destination     string         `json:"destination"`
+	DestinationType string         `json:"destination_type"`
+	VHost           string         `json:"vhost"`
 }
 
 // checkBind makes RabbitMQ's permission checks of a bind or unbind:

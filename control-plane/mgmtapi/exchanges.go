@@ -20,6 +20,7 @@ func (a *API) topologyRoutes(mux *http.ServeMux) {
 	a.handle(mux, "GET /api/queues/{vhost}/{name}", anyManagement, a.getQueue)
 	a.handle(mux, "PUT /api/queues/{vhost}/{name}", anyManagement, a.putQueue)
 	a.handle(mux, "DELETE /api/queues/{vhost}/{name}", anyManagement, a.deleteQueue)
+	a.handle(mux, "DELETE /api/queues/{vhost}/{name}/contents", anyManagement, a.purgeQueue)
 }
 
 // visibleVHost checks a vhost named in the path: one the caller may not

@@ -221,7 +221,7 @@ func TestResourcesAsRabbitMQ(t *testing.T) {
 		{name: "unknown field", method: "PUT", path: "/api/queues/prod/q", user: g, body: `{"colour":"red"}`, status: 400},
 		{name: "malformed", method: "PUT", path: "/api/queues/prod/q", user: g, body: `{bad`, status: 400},
 		{name: "oversized", method: "PUT", path: "/api/queues/prod/q", user: g, body: `{"arguments":{"a":"` + strings.Repeat("x", 5000) + `"}}`, status: 413},
-		{name: "bind", method: "POST", path: "/api/bindings/prod/e/orders/q/orders.new", user: g, body: `{"routing_key":"order.#"}`, status: 201},
+		{name: "bind", method: "POST", path: "/api/bindings/prod/e/orders/q/orders.new", user: g, body: `{"routing_key":"order.#","destination_type":"queue"}`, status: 201},
 		{name: "default exchange by name", method: "GET", path: "/api/exchanges/prod/amq.default", user: g, status: 200},
 		{name: "missing queue", method: "GET", path: "/api/queues/prod/nope", user: g, status: 404, errBody: notFound},
 		{name: "unknown path", method: "GET", path: "/api/nothing", user: g, status: 404, errBody: notFound},

@@ -93,3 +93,17 @@ func (a *API) deleteQueue(w http.ResponseWriter, r *http.Request, c *caller) err
 	noContent(w)
 	return nil
 }
+
+// purgeQueue is DELETE …/contents; it needs read permission on the queue,
+// as queue.purge.
+func (a *API) purgeQueue(w http.ResponseWriter, r *http.Request, c *caller) error {
+	vhost, name := pathValue(r, "vhost"), pathValue(r, "name")
+	if err := a.allowed(c, vhost, read, name); err != nil {
+		return err
+	}
+	if _, err := a.svc.PurgeQueue(c.ctx, &pb.PurgeQueueRequest{Instance: c.inst, Vhost: vhost, Name: name}); err != nil {
+		return err
+	}
+	noContent(w)
+	return nil
+}

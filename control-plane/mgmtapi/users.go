@@ -36,8 +36,9 @@ func (a *API) getUser(w http.ResponseWriter, r *http.Request, c *caller) error {
 	return nil
 }
 
-// userBody is PUT /api/users/{name}.
+// userBody is PUT /api/users/{name}; the name comes from the path.
 type userBody struct {
+	Name             string            `json:"name"`
 	Password         *string           `json:"password"`
 	PasswordHash     *string           `json:"password_hash"`
 	HashingAlgorithm string            `json:"hashing_algorithm"`
@@ -129,7 +130,11 @@ func (a *API) getPermission(w http.ResponseWriter, r *http.Request, c *caller) e
 	return nil
 }
 
+// permissionBody is PUT /api/permissions/{vhost}/{user}; vhost and user
+// come from the path.
 type permissionBody struct {
+	VHost     string  `json:"vhost"`
+	User      string  `json:"user"`
 	Configure *string `json:"configure"`
 	Write     *string `json:"write"`
 	Read      *string `json:"read"`

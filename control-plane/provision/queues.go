@@ -168,3 +168,16 @@ func (s *Service) DeleteQueue(ctx context.Context, req *pb.DeleteQueueRequest) (
 	}
 	return &emptypb.Empty{}, nil
 }
+
+// PurgeQueue removes a queue's ready messages, as queue.purge does.
+func (s *Service) PurgeQueue(ctx context.Context, req *pb.PurgeQueueRequest) (*pb.PurgeQueueResponse, error) {
+	i, err := s.activeInstance(ctx, req.GetInstance())
+	if err != nil {
+		return nil, err
+	}
+	n, err := s.topo.PurgeQueue(ctx, i.Name, req.GetVhost(), req.GetName())
+	if err != nil {
+		return nil, replyStatus(err)
+	}
+	return &pb.PurgeQueueResponse{MessageCount: n}, nil
+}

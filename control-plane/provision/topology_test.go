@@ -49,6 +49,8 @@ func (n *statsNode) Stats(_ context.Context, id storage.QueueID) (storage.QueueS
 
 func (n *statsNode) Touch(context.Context, storage.QueueID) error { return nil }
 
+func (n *statsNode) PurgeQueue(context.Context, storage.QueueID) (uint64, error) { return 3, nil }
+
 func (n *statsNode) count() int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -145,6 +147,12 @@ func TestQueuesCarryStatsAndArguments(t *testing.T) {
 	if node.count() != 1 {
 		t.Errorf("refused declares reached the node: %d queues there", node.count())
 	}
+	purged, err := f.s.PurgeQueue(f.acme, &pb.PurgeQueueRequest{Instance: "acme", Vhost: "/", Name: "q"})
+	if err != nil || purged.GetMessageCount() != 3 {
+		t.Errorf("purge: %v %v, want the node's 3", purged, err)
+	}
+	_, err = f.s.PurgeQueue(f.acme, &pb.PurgeQueueRequest{Instance: "acme", Vhost: "/", Name: "nope"})
+	wantCode(t, "purge a missing queue", err, codes.NotFound)
 	if _, err := f.s.DeleteQueue(f.acme, &pb.DeleteQueueRequest{Instance: "acme", Vhost: "/", Name: "q"}); err != nil {
 		t.Fatal(err)
 	}

@@ -220,3 +220,18 @@ func (s *Service) QueueStats(ctx context.Context, q *topology.Queue) (storage.Qu
 	}
 	return node.Stats(ctx, q.ID)
 }
+
+// PurgeQueue removes a queue's ready messages and returns how many; a
+// missing queue is RabbitMQ's 404.
+func (s *Service) PurgeQueue(ctx context.Context, inst, vhost, name string) (uint64, error) {
+	var q *topology.Queue
+	s.read(inst, func(ix *route.Index) { q, _ = ix.Queue(vhost, name) })
+	if q == nil {
+		return 0, reply.NotFoundQueue(vhost, name)
+	}
+	node, err := s.node(q)
+	if err != nil {
+		return 0, err
+	}
+	return node.PurgeQueue(ctx, q.ID)
+}
