@@ -95,6 +95,12 @@ func Run(ctx context.Context, o Options) error {
 			return err
 		}
 	}
+	admin := &ConnAdmin{ID: id, Srv: srv, Log: o.Log}
+	subs, err := admin.Serve(c.NATS)
+	if err != nil {
+		return err
+	}
+	defer unsubscribe(subs)
 	go srv.EnforceAccess(ctx, c.Mirror)
 	go cfg.MeterStorage(ctx, conn.DefaultStorageMeter)
 	return serve(ctx, o, id, srv, c.Registry, live.Heartbeat)
