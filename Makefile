@@ -8,7 +8,7 @@ PKGS     := github.com/warrenmq/warren/api/... github.com/warrenmq/warren/gatewa
 # loaded machine (golang/go#75804, fixed in Go 1.27).
 FUZZTIME ?= 100000x
 
-.PHONY: build run test unit e2e e2e-split fuzz bench gen conformance vet clean
+.PHONY: build run test unit e2e e2e-split fuzz bench bench-backlog gen conformance vet clean
 
 build:
 	$(GO) build -o bin/warren ./services/cmd/warren
@@ -55,6 +55,11 @@ fuzz:
 bench: build
 	$(GO) test -run='^$$' -bench=. -benchmem $(PKGS)
 	bash scripts/bench.sh
+
+# Deep backlogs (issue 4): publish then drain BACKLOGS messages on a fresh
+# warren serve, and on RabbitMQ when RABBITMQ_URL is set.
+bench-backlog: build
+	bash scripts/bench-backlog.sh
 
 # Regenerates the committed wire codec from the spec, and the protobuf and
 # gRPC code, the REST gateway and the OpenAPI document from api/proto
