@@ -73,7 +73,12 @@ func (a *API) getExchange(w http.ResponseWriter, r *http.Request, c *caller) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, exchangeJSONOf(x))
+	// One exchange carries its message flows too; Warren measures none yet.
+	writeJSON(w, http.StatusOK, struct {
+		exchangeJSON
+		Incoming []any `json:"incoming"`
+		Outgoing []any `json:"outgoing"`
+	}{exchangeJSONOf(x), []any{}, []any{}})
 	return nil
 }
 

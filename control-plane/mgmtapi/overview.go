@@ -45,21 +45,25 @@ type objectTotals struct {
 }
 
 type listener struct {
-	Node      string `json:"node"`
-	Protocol  string `json:"protocol"`
-	IPAddress string `json:"ip_address"`
-	Port      int    `json:"port"`
+	Node       string         `json:"node"`
+	Protocol   string         `json:"protocol"`
+	IPAddress  string         `json:"ip_address"`
+	Port       int            `json:"port"`
+	SocketOpts map[string]any `json:"socket_opts"`
 }
 
 type overview struct {
 	ManagementVersion string           `json:"management_version"`
 	RatesMode         string           `json:"rates_mode"`
+	SampleRetention   map[string][]int `json:"sample_retention_policies"`
 	ExchangeTypes     []exchangeType   `json:"exchange_types"`
 	ProductVersion    string           `json:"product_version"`
 	ProductName       string           `json:"product_name"`
 	RabbitMQVersion   string           `json:"rabbitmq_version"`
 	ClusterName       string           `json:"cluster_name"`
 	ErlangVersion     string           `json:"erlang_version"`
+	ErlangFullVersion string           `json:"erlang_full_version"`
+	ReleaseSupport    string           `json:"release_series_support_status"`
 	DisableStats      bool             `json:"disable_stats"`
 	EnableQueueTotals bool             `json:"enable_queue_totals"`
 	MessageStats      map[string]any   `json:"message_stats"`
@@ -85,8 +89,12 @@ func (a *API) overviewRoutes(mux *http.ServeMux) {
 	})
 }
 
+// sampleRetention is RabbitMQ's default, reported for tools that read it.
+var sampleRetention = map[string][]int{"global": {600, 3600, 28800, 86400}, "basic": {600, 3600}, "detailed": {600}}
+
 // overview totals what the caller may see, as RabbitMQ's does. Rates
-// are not measured yet: they read 0 ("rates_mode": "none").
+// are not measured yet ("rates_mode": "none"): message_stats and
+// churn_rates are empty.
 func (a *API) overview(w http.ResponseWriter, r *http.Request, c *caller) error {
 	o := overview{ManagementVersion: Version, RatesMode: "none", ExchangeTypes: exchangeTypes,
 		ProductVersion: Version, ProductName: "Warren", RabbitMQVersion: Version, ClusterName: a.opts.Node,

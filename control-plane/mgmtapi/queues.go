@@ -36,7 +36,14 @@ func (a *API) getQueue(w http.ResponseWriter, r *http.Request, c *caller) error 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, a.queueJSONOf(q))
+	// One queue carries its consumers and message flows too; Warren
+	// reports the consumer count only so far.
+	writeJSON(w, http.StatusOK, struct {
+		queueJSON
+		ConsumerDetails []any `json:"consumer_details"`
+		Deliveries      []any `json:"deliveries"`
+		Incoming        []any `json:"incoming"`
+	}{a.queueJSONOf(q), []any{}, []any{}, []any{}})
 	return nil
 }
 
