@@ -69,8 +69,10 @@ func (s *shard) accountTier(qs *qstate) {
 	t := s.n.tier
 	d := qs.tq.Account(tierSource{qs.q})
 	if d != (tier.Span{}) {
-		t.hot.Add(d.Weight())
+		w := d.Weight()
+		hot := t.hot.Add(w)
 		t.hotN.Add(d.N)
+		t.hotMoved(hot-w, hot)
 	}
 	s.chargeReadAhead(qs)
 }

@@ -30,6 +30,9 @@ type tiering struct {
 	seq  atomic.Uint64 // last upload of this boot: object keys never repeat
 	hot  atomic.Int64  // hot bytes of all queues (tier.Span.Weight)
 	hotN atomic.Int64  // hot messages of all queues
+	// nudge (capacity 1) wakes the alarm monitor when a shard moved hot
+	// across a mark of the hot-budget alarm (hotMoved).
+	nudge chan struct{}
 	// readAhead is the sum of the queues' tier.Queue.ReadAheadBytes:
 	// cached blocks and indexes, reads in flight and reads waiting in the
 	// fetch FIFO. The fetch pool starts a read only while what is held
@@ -64,7 +67,7 @@ const (
 func newTiering(n *Node) *tiering {
 	cfg := n.opts.Tier.WithDefaults()
 	t := &tiering{n: n, store: n.opts.ObjectStore, cfg: cfg, nid: n.db.NodeID(),
-		uploads: make(chan uploadJob, cfg.Uploaders)}
+		uploads: make(chan uploadJob, cfg.Uploaders), nudge: make(chan struct{}, 1)}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.fetch = newFetchPool(t)
 	return t

@@ -1,0 +1,132 @@
+package node
+
+import (
+	"testing"
+	"time"
+
+	"github.com/warrenmq/warren/api/alarm"
+	"github.com/warrenmq/warren/api/storage"
+	"github.com/warrenmq/warren/storage-node/objstore/objstoretest"
+	"github.com/warrenmq/warren/storage-node/tier"
+)
+
+func TestHotAlarmMarks(t *testing.T) {
+	for _, c := range []struct {
+		up          bool
+		hot, budget int64
+		want        bool
+	}{
+		{false, 999, 1000, false},
+		{false, 1000, 1000, true}, // rises at the budget
+		{true, 1000, 1000, true},
+		{true, 900, 1000, true}, // stays up down to 90%
+		{true, 899, 1000, false},
+		{false, 950, 1000, false}, // between the marks it keeps its state
+		{true, 950, 1000, true},
+		{true, 0, 1, false},
+		{false, 1, 1, true},
+	} {
+		if got := hotAlarm(c.up, c.hot, c.budget); got != c.want {
+			t.Errorf("hotAlarm(up %v, hot %d, budget %d) = %v", c.up, c.hot, c.budget, got)
+		}
+	}
+}
+
+// waitAlarms reads states from ch until one satisfies ok, and returns it.
+func waitAlarms(t *testing.T, ch <-chan AlarmState, ok func(AlarmState) bool) AlarmState {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case st := <-ch:
+			if ok(st) {
+				return st
+			}
+		case <-deadline:
+			t.Fatal("alarm state not reached")
+		}
+	}
+}
+
+// TestTierOutageHotAlarm is TIERING.md §6 with the object store out: the
+// store fails every Put, or hangs in one. Publishing goes on, the records
+// stay hot, and the hot-budget alarm rises at exactly Tier.HotBytes, as
+// the disk alarm a gateway turns into connection.blocked "low on disk".
+// No AlarmInterval tick runs: the shards' nudge drives the monitor. Once
+// the store is back, the backlog moves to segments, the alarm clears and
+// a consumer drains everything, with no error.
+func TestTierOutageHotAlarm(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		stop    func(st *objstoretest.Mem)
+		restart func(st *objstoretest.Mem, clock *fakeClock)
+	}{
+		{"fail",
+			func(st *objstoretest.Mem) { st.FailNext(objstoretest.OpPut, -1, nil) },
+			func(st *objstoretest.Mem, clock *fakeClock) {
+				st.FailNext(objstoretest.OpPut, 0, nil)
+				clock.Advance(maxTierBackoff) // the backoff ends
+			}},
+		{"hang",
+			func(st *objstoretest.Mem) { st.Pause(objstoretest.OpPut) },
+			func(st *objstoretest.Mem, _ *fakeClock) { st.Resume(objstoretest.OpPut) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := objstoretest.NewMem()
+			c.stop(st)
+			clock := newFakeClock()
+			opts := tinyTier(st)
+			opts.Clock, opts.AlarmInterval = clock, time.Hour
+			want := seqBodies("m", 30)
+			opts.Tier.HotBytes = 10 * (2 + tier.RecordOverhead) // m0 … m9
+			n, _ := testNode(t, opts)
+			mustCreate(t, n, durable(1, "q"))
+			states, unsubscribe := n.SubscribeAlarms()
+			defer unsubscribe()
+			if st := <-states; st != (AlarmState{}) {
+				t.Fatalf("alarms %+v before publishing", st)
+			}
+
+			var weight int64
+			for i, b := range want {
+				if weight >= opts.Tier.HotBytes {
+					break
+				}
+				if n.HotAlarm() {
+					t.Fatalf("hot alarm up at %d hot bytes, message %d", weight, i)
+				}
+				publish(t, n, 1, true, b)
+				weight += int64(len(b)) + tier.RecordOverhead
+			}
+			up := waitAlarms(t, states, func(a AlarmState) bool { return a.Disk })
+			if r := alarm.State(up).Reason(); r != "low on disk" || !n.HotAlarm() {
+				t.Fatalf("alarm %+v (reason %q, hot alarm %v)", up, r, n.HotAlarm())
+			}
+			publish(t, n, 1, true, want[10:]...) // the node still takes them: gateways block
+			quiesce(t, n)
+			if hot := n.tier.hot.Load(); hot < weight {
+				t.Fatalf("%d hot bytes after publishing %d", hot, weight)
+			}
+			if c.name == "fail" && st.Calls(objstoretest.OpPut) != 1 {
+				t.Fatalf("%d Puts in the backoff, want 1: picking stops", st.Calls(objstoretest.OpPut))
+			}
+
+			c.restart(st, clock)
+			waitAlarms(t, states, func(a AlarmState) bool { return a == AlarmState{} })
+			tierIdle(t, n)
+			if n.HotAlarm() || n.tier.hot.Load() != 0 {
+				t.Fatalf("after the outage: hot alarm %v, %d hot bytes", n.HotAlarm(), n.tier.hot.Load())
+			}
+			sess, sk := openSession(t, n)
+			if err := sess.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Credit: 100}); err != nil {
+				t.Fatal(err)
+			}
+			if got := bodies(sk.wait(t, len(want))); got != bodies(deliveriesOf(want)) {
+				t.Fatalf("drained %s", got)
+			}
+			if cs := sk.cancels(); len(cs) != 0 {
+				t.Fatalf("consumer cancelled: %v %v", cs, sk.reasons)
+			}
+		})
+	}
+}
