@@ -36,6 +36,7 @@ type queueJSON struct {
 	ExclusiveConsumerTag       *string        `json:"exclusive_consumer_tag"`
 	SingleActiveConsumerTag    *string        `json:"single_active_consumer_tag"`
 	HeadMessageTimestamp       *int64         `json:"head_message_timestamp"`
+	RecoverableSlaves          []string       `json:"recoverable_slaves"` // null: no mirrors
 	Consumers                  uint32         `json:"consumers"`
 	ConsumerCapacity           float64        `json:"consumer_capacity"`
 	ConsumerUtilisation        float64        `json:"consumer_utilisation"`
