@@ -157,6 +157,19 @@ type QueueStats struct {
 	Unacked    uint64 // delivered, not yet settled
 	Consumers  uint32 // on every session of every gateway
 	ReadyBytes uint64
+
+	// With tiering (storage-node/TIERING.md), the ready messages of the
+	// queue's backlog on disk: hot ones are only on the node's disk, cold
+	// ones in segment objects of the object store. HotBytes counts body
+	// bytes plus 64 per message, the measure of the node's hot budget;
+	// ColdBytes counts body bytes. The cold figures may overcount the
+	// messages acked before a restart until the backlog drains. All zero
+	// without tiering.
+	HotMessages  uint64
+	HotBytes     uint64
+	ColdMessages uint64
+	ColdBytes    uint64
+	Segments     uint64 // segment objects that hold the queue's cold messages
 }
 
 // Node is one storage node, seen from a gateway or the control plane.

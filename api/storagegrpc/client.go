@@ -52,7 +52,7 @@ func (c *Client) Stats(ctx context.Context, id storage.QueueID) (storage.QueueSt
 	if err != nil {
 		return storage.QueueStats{}, fromStatus(err)
 	}
-	return storage.QueueStats{Ready: r.GetReady(), Unacked: r.GetUnacked(), Consumers: r.GetConsumers(), ReadyBytes: r.GetReadyBytes()}, nil
+	return fromPBStats(r), nil
 }
 
 func (c *Client) Touch(ctx context.Context, id storage.QueueID) error {

@@ -33,6 +33,22 @@ func fromPBSpec(s *pb.QueueSpec) storage.QueueSpec {
 	}
 }
 
+func toPBStats(s storage.QueueStats) *pb.QueueStats {
+	return &pb.QueueStats{
+		Ready: s.Ready, Unacked: s.Unacked, Consumers: s.Consumers, ReadyBytes: s.ReadyBytes,
+		HotMessages: s.HotMessages, HotBytes: s.HotBytes, ColdMessages: s.ColdMessages, ColdBytes: s.ColdBytes,
+		Segments: s.Segments,
+	}
+}
+
+func fromPBStats(s *pb.QueueStats) storage.QueueStats {
+	return storage.QueueStats{
+		Ready: s.GetReady(), Unacked: s.GetUnacked(), Consumers: s.GetConsumers(), ReadyBytes: s.GetReadyBytes(),
+		HotMessages: s.GetHotMessages(), HotBytes: s.GetHotBytes(),
+		ColdMessages: s.GetColdMessages(), ColdBytes: s.GetColdBytes(), Segments: s.GetSegments(),
+	}
+}
+
 func toPBMessage(m *storage.Message) *pb.Message {
 	return &pb.Message{
 		Exchange: m.Exchange, RoutingKey: m.RoutingKey, Properties: m.Properties, Body: m.Body,

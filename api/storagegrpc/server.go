@@ -73,7 +73,7 @@ func (s *Server) PurgeQueue(ctx context.Context, r *pb.QueueRef) (*pb.Count, err
 
 func (s *Server) Stats(ctx context.Context, r *pb.QueueRef) (*pb.QueueStats, error) {
 	st, err := s.node.Stats(ctx, storage.QueueID(r.GetQueue()))
-	return &pb.QueueStats{Ready: st.Ready, Unacked: st.Unacked, Consumers: st.Consumers, ReadyBytes: st.ReadyBytes}, rpcerr.ToStatus(err)
+	return toPBStats(st), rpcerr.ToStatus(err)
 }
 
 func (s *Server) Touch(ctx context.Context, r *pb.QueueRef) (*pb.Empty, error) {

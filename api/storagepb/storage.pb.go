@@ -427,11 +427,18 @@ func (x *DeleteQueueRequest) GetIfEmpty() bool {
 }
 
 type QueueStats struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Ready         uint64                 `protobuf:"varint,1,opt,name=ready,proto3" json:"ready,omitempty"`
-	Unacked       uint64                 `protobuf:"varint,2,opt,name=unacked,proto3" json:"unacked,omitempty"`
-	Consumers     uint32                 `protobuf:"varint,3,opt,name=consumers,proto3" json:"consumers,omitempty"`
-	ReadyBytes    uint64                 `protobuf:"varint,4,opt,name=ready_bytes,json=readyBytes,proto3" json:"ready_bytes,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Ready      uint64                 `protobuf:"varint,1,opt,name=ready,proto3" json:"ready,omitempty"`
+	Unacked    uint64                 `protobuf:"varint,2,opt,name=unacked,proto3" json:"unacked,omitempty"`
+	Consumers  uint32                 `protobuf:"varint,3,opt,name=consumers,proto3" json:"consumers,omitempty"`
+	ReadyBytes uint64                 `protobuf:"varint,4,opt,name=ready_bytes,json=readyBytes,proto3" json:"ready_bytes,omitempty"`
+	// Tiering (storage-node/TIERING.md): the backlog on the node's disk
+	// (hot: bytes count 64 more per message) and in segment objects (cold).
+	HotMessages   uint64 `protobuf:"varint,5,opt,name=hot_messages,json=hotMessages,proto3" json:"hot_messages,omitempty"`
+	HotBytes      uint64 `protobuf:"varint,6,opt,name=hot_bytes,json=hotBytes,proto3" json:"hot_bytes,omitempty"`
+	ColdMessages  uint64 `protobuf:"varint,7,opt,name=cold_messages,json=coldMessages,proto3" json:"cold_messages,omitempty"`
+	ColdBytes     uint64 `protobuf:"varint,8,opt,name=cold_bytes,json=coldBytes,proto3" json:"cold_bytes,omitempty"`
+	Segments      uint64 `protobuf:"varint,9,opt,name=segments,proto3" json:"segments,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -490,6 +497,41 @@ func (x *QueueStats) GetConsumers() uint32 {
 func (x *QueueStats) GetReadyBytes() uint64 {
 	if x != nil {
 		return x.ReadyBytes
+	}
+	return 0
+}
+
+func (x *QueueStats) GetHotMessages() uint64 {
+	if x != nil {
+		return x.HotMessages
+	}
+	return 0
+}
+
+func (x *QueueStats) GetHotBytes() uint64 {
+	if x != nil {
+		return x.HotBytes
+	}
+	return 0
+}
+
+func (x *QueueStats) GetColdMessages() uint64 {
+	if x != nil {
+		return x.ColdMessages
+	}
+	return 0
+}
+
+func (x *QueueStats) GetColdBytes() uint64 {
+	if x != nil {
+		return x.ColdBytes
+	}
+	return 0
+}
+
+func (x *QueueStats) GetSegments() uint64 {
+	if x != nil {
+		return x.Segments
 	}
 	return 0
 }
@@ -1692,14 +1734,20 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\x12DeleteQueueRequest\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\x04R\x05queue\x12\x1b\n" +
 	"\tif_unused\x18\x02 \x01(\bR\bifUnused\x12\x19\n" +
-	"\bif_empty\x18\x03 \x01(\bR\aifEmpty\"{\n" +
+	"\bif_empty\x18\x03 \x01(\bR\aifEmpty\"\x9b\x02\n" +
 	"\n" +
 	"QueueStats\x12\x14\n" +
 	"\x05ready\x18\x01 \x01(\x04R\x05ready\x12\x18\n" +
 	"\aunacked\x18\x02 \x01(\x04R\aunacked\x12\x1c\n" +
 	"\tconsumers\x18\x03 \x01(\rR\tconsumers\x12\x1f\n" +
 	"\vready_bytes\x18\x04 \x01(\x04R\n" +
-	"readyBytes\"\xc8\x01\n" +
+	"readyBytes\x12!\n" +
+	"\fhot_messages\x18\x05 \x01(\x04R\vhotMessages\x12\x1b\n" +
+	"\thot_bytes\x18\x06 \x01(\x04R\bhotBytes\x12#\n" +
+	"\rcold_messages\x18\a \x01(\x04R\fcoldMessages\x12\x1d\n" +
+	"\n" +
+	"cold_bytes\x18\b \x01(\x04R\tcoldBytes\x12\x1a\n" +
+	"\bsegments\x18\t \x01(\x04R\bsegments\"\xc8\x01\n" +
 	"\aMessage\x12\x1a\n" +
 	"\bexchange\x18\x01 \x01(\tR\bexchange\x12\x1f\n" +
 	"\vrouting_key\x18\x02 \x01(\tR\n" +
