@@ -126,6 +126,21 @@ func TestImportRefusesInequivalentRedeclare(t *testing.T) {
 	}
 }
 
+// A file that declares one queue twice, differently, is refused before
+// the first declare is written.
+func TestImportRefusesInconsistentFile(t *testing.T) {
+	f := newFixture(t)
+	f.instance(t, "acme", nil)
+	node := f.withNode()
+	_, err := f.s.ImportDefinitions(f.acme, &pb.ImportDefinitionsRequest{Instance: "acme", Definitions: definitionsStruct(t,
+		`{"queues":[{"name":"q","vhost":"/","durable":true,"auto_delete":false,"arguments":{}},
+		            {"name":"q","vhost":"/","durable":false,"auto_delete":false,"arguments":{}}]}`)})
+	wantCode(t, "one queue, two ways", err, codes.FailedPrecondition)
+	if node.count() != 0 {
+		t.Error("the first declare was written")
+	}
+}
+
 func TestImportRespectsQuotas(t *testing.T) {
 	f := newFixture(t)
 	f.instance(t, "acme", &pb.Quotas{MaxQueues: ptr(uint32(2))})

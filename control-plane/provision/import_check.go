@@ -144,19 +144,32 @@ func notFound(format string, args ...any) error {
 }
 
 // checkRedeclares refuses exchanges and queues that exist with other
-// properties (RabbitMQ's 406 inequivalent arg), and exclusive queues.
+// properties (RabbitMQ's 406 inequivalent arg), exclusive queues, and an
+// entry the file repeats with other properties.
 func (s *Service) checkRedeclares(inst string, m *definitions.Model) error {
 	var err error
 	s.mirror.Read(inst, func(ix *route.Index) {
+		xs := map[[2]string]topology.Exchange{}
 		for _, x := range m.Exchanges {
-			if have, ok := ix.Exchange(x.VHost, x.Name); ok && err == nil {
+			have, ok := ix.Exchange(x.VHost, x.Name)
+			if !ok {
+				have, ok = xs[[2]string{x.VHost, x.Name}]
+			}
+			if ok && err == nil {
 				err = topology.EquivalentExchange(have, x)
 			}
+			xs[[2]string{x.VHost, x.Name}] = x
 		}
+		qs := map[[2]string]*topology.Queue{}
 		for _, q := range m.Queues {
-			if have, ok := ix.Queue(q.VHost, q.Name); ok && err == nil {
+			have, ok := ix.Queue(q.VHost, q.Name)
+			if !ok {
+				have, ok = qs[[2]string{q.VHost, q.Name}]
+			}
+			if ok && err == nil {
 				err = cmp.Or(topology.CheckExclusive(have, ""), topology.EquivalentQueue(*have, q))
 			}
+			qs[[2]string{q.VHost, q.Name}] = &q
 		}
 	})
 	if err != nil {
