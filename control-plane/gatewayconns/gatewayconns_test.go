@@ -1,0 +1,79 @@
+package gatewayconns
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/warrenmq/warren/api/connadmin"
+	"github.com/warrenmq/warren/control-plane/natsembed"
+)
+
+// gateway answers connadmin requests as a gateway with conns would.
+func gateway(t *testing.T, nc *nats.Conn, id string, conns map[string][]connadmin.Info) {
+	t.Helper()
+	_, err := nc.Subscribe(connadmin.ListSubject, func(m *nats.Msg) {
+		var req connadmin.ListRequest
+		_ = json.Unmarshal(m.Data, &req)
+		b, _ := json.Marshal(connadmin.ListReply{Gateway: id, Connections: conns[req.Instance]})
+		_ = m.Respond(b)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = nc.Subscribe(connadmin.CloseSubject, func(m *nats.Msg) {
+		var req connadmin.CloseRequest
+		_ = json.Unmarshal(m.Data, &req)
+		found := false
+		for _, c := range conns[req.Instance] {
+			found = found || c.Name == req.Name
+		}
+		b, _ := json.Marshal(connadmin.CloseReply{Found: found})
+		_ = m.Respond(b)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestListAndCloseAcrossGateways(t *testing.T) {
+	ns, err := natsembed.Start(natsembed.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ns.Shutdown)
+	nc, err := ns.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	gateway(t, nc, "g1", map[string][]connadmin.Info{"acme": {{Name: "a -> g1"}}, "other": {{Name: "o -> g1"}}})
+	gateway(t, nc, "g2", map[string][]connadmin.Info{"acme": {{Name: "b -> g2"}}})
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	c := New(nc, func(context.Context) int { return 2 })
+	c.wait = time.Minute // both gateways answer; the count ends the gathering
+	ctx := context.Background()
+	list, err := c.List(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, in := range list {
+		names = append(names, in.Name)
+	}
+	sort.Strings(names)
+	if len(names) != 2 || names[0] != "a -> g1" || names[1] != "b -> g2" {
+		t.Errorf("acme's connections %v: want one from each gateway, none of other's", names)
+	}
+	for name, want := range map[string]bool{"b -> g2": true, "o -> g1": false, "nope": false} {
+		if found, err := c.Close(ctx, "acme", name, "test"); err != nil || found != want {
+			t.Errorf("close %q in acme: found=%v err=%v, want %v", name, found, err, want)
+		}
+	}
+}
