@@ -192,7 +192,7 @@ func TestDefinitionsBadInput(t *testing.T) {
 		{"256-byte exchange name", head + `"exchanges":[{"name":"` + strings.Repeat("x", 256) + `","vhost":"v","type":"direct"}]}`, 400, "invalid_argument"},
 		{"federation parameters", head + `"parameters":[{"component":"federation-upstream","name":"u","vhost":"v","value":{}}]}`, 400, "invalid_argument"},
 		{"binding to a missing queue", head + `"bindings":[{"source":"amq.direct","vhost":"v","destination":"q","destination_type":"queue","routing_key":"","arguments":{}}]}`, 404, "not_found"},
-		{"oversized", head + `"policies":[{"name":"` + strings.Repeat("p", 2<<20) + `"}]}`, 413, "payload_too_large"},
+		{"oversized (16 MiB is the cap)", head + `"policies":[{"name":"` + strings.Repeat("p", 17<<20) + `"}]}`, 413, "payload_too_large"},
 	} {
 		tn.api.call(t, tn.api.token, "POST", tn.path("/definitions"), c.body).refused(t, c.what, c.status, c.code)
 	}

@@ -17,8 +17,12 @@ import (
 	"github.com/warrenmq/warren/api/topokv"
 )
 
-// DefaultMaxBodyBytes caps a request body, as the provisioning API's.
-const DefaultMaxBodyBytes = 1 << 20
+// DefaultMaxBodyBytes and DefaultMaxDefinitionsBytes cap request bodies,
+// as the provisioning API's do.
+const (
+	DefaultMaxBodyBytes        = 1 << 20
+	DefaultMaxDefinitionsBytes = 16 << 20
+)
 
 // Options configure the API.
 type Options struct {
@@ -29,9 +33,10 @@ type Options struct {
 	Node string
 	// AMQPPort is the port reported in the overview's listeners.
 	AMQPPort int
-	// MaxBodyBytes caps a request body (0: DefaultMaxBodyBytes).
-	MaxBodyBytes int64
-	Log          *slog.Logger
+	// MaxBodyBytes caps a request body (0: DefaultMaxBodyBytes), and
+	// MaxDefinitionsBytes a definitions import (0: DefaultMaxDefinitionsBytes).
+	MaxBodyBytes, MaxDefinitionsBytes int64
+	Log                               *slog.Logger
 }
 
 // Connections lists and closes the AMQP connections of an instance; the
@@ -56,6 +61,9 @@ func Handler(svc pb.ProvisioningServer, mirror *topokv.Mirror, conns Connections
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if o.MaxDefinitionsBytes == 0 {
+		o.MaxDefinitionsBytes = DefaultMaxDefinitionsBytes
+	}
 	if o.Node == "" {
 		o.Node = "warren@localhost"
 	}
@@ -66,5 +74,13 @@ func Handler(svc pb.ProvisioningServer, mirror *topokv.Mirror, conns Connections
 	mux := http.NewServeMux()
 	a.routes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { writeError(w, errNotFound) })
-	return limitBody(o.MaxBodyBytes, escapedPaths(mux))
+	return limitBody(o.bodyLimit, escapedPaths(mux))
+}
+
+// bodyLimit is the cap on r's body: larger for a definitions import.
+func (o Options) bodyLimit(r *http.Request) int64 {
+	if r.URL.Path == "/api/definitions" {
+		return o.MaxDefinitionsBytes
+	}
+	return o.MaxBodyBytes
 }

@@ -95,8 +95,9 @@ func decode(r *http.Request, v any) error {
 
 // limitBody reads the whole body up to limit before any handler runs: a
 // larger one gets 413.
-func limitBody(limit int64, next http.Handler) http.Handler {
+func limitBody(limitOf func(*http.Request) int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := limitOf(r)
 		if r.ContentLength > limit {
 			writeError(w, errTooLarge)
 			return

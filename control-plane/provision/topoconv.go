@@ -2,8 +2,8 @@ package provision
 
 import (
 	"crypto/sha256"
-	"errors"
 	"encoding/base64"
+	"errors"
 	"net/url"
 	"strings"
 

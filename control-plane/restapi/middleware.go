@@ -53,8 +53,9 @@ func bearer(header string) (string, bool) {
 // before the service sees anything, and one that is not a single JSON
 // value gets 400, so the decoder never works on half a body or ignores
 // trailing bytes.
-func readBody(limit int64, next http.Handler) http.Handler {
+func readBody(limitOf func(*http.Request) int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := limitOf(r)
 		if r.ContentLength > limit {
 			writeError(w, http.StatusRequestEntityTooLarge, "payload_too_large", bodyTooLarge(limit))
 			return

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -22,11 +23,17 @@ import (
 // call, small enough that no client makes the server buffer much.
 const DefaultMaxBodyBytes = 1 << 20
 
+// DefaultMaxDefinitionsBytes caps a definitions import: a RabbitMQ export
+// of thousands of queues and bindings runs to megabytes.
+const DefaultMaxDefinitionsBytes = 16 << 20
+
 // Options configure the handler.
 type Options struct {
 	// MaxBodyBytes caps a request body; larger ones get 413 (0: DefaultMaxBodyBytes).
 	MaxBodyBytes int64
-	Log          *slog.Logger
+	// MaxDefinitionsBytes caps a definitions import (0: DefaultMaxDefinitionsBytes).
+	MaxDefinitionsBytes int64
+	Log                 *slog.Logger
 }
 
 // Authenticator maps a bearer token to its principal, or returns
@@ -42,6 +49,9 @@ var Paths = []string{"/v1/", "/openapi.json"}
 func Handler(svc provisionpb.ProvisioningServer, auth Authenticator, o Options) (http.Handler, error) {
 	if o.MaxBodyBytes == 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.MaxDefinitionsBytes == 0 {
+		o.MaxDefinitionsBytes = DefaultMaxDefinitionsBytes
 	}
 	gw := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
@@ -60,7 +70,15 @@ func Handler(svc provisionpb.ProvisioningServer, auth Authenticator, o Options) 
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", gw)
 	mux.HandleFunc("/openapi.json", serveOpenAPI)
-	return authenticate(auth, o.Log, readBody(o.MaxBodyBytes, mux)), nil
+	return authenticate(auth, o.Log, readBody(o.bodyLimit, mux)), nil
+}
+
+// bodyLimit is the cap on r's body: larger for a definitions import.
+func (o Options) bodyLimit(r *http.Request) int64 {
+	if strings.HasSuffix(r.URL.Path, "/definitions") {
+		return o.MaxDefinitionsBytes
+	}
+	return o.MaxBodyBytes
 }
 
 // marshaler reads and writes the API's JSON: snake_case names as in the
