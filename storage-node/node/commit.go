@@ -20,6 +20,10 @@ type job struct {
 	gated   bool          // holds deliveries counted in shard.gatedInFlight
 	stopped chan struct{} // closed when done; the committer then exits
 	notify  chan struct{} // closed when done
+
+	// tierDeletes are the objects whose delete intents the batch holds:
+	// the deleter gets them once the batch is durable (TIERING.md §3).
+	tierDeletes []string
 }
 
 type sessionItems struct {
@@ -98,6 +102,9 @@ func (c *committer) finish(j *job) bool {
 	}
 	if j.gated {
 		c.s.gatedInFlight.Add(-1)
+	}
+	if len(j.tierDeletes) > 0 {
+		n.tier.deleteSynced(j.tierDeletes, err)
 	}
 	if len(j.dhw) > 0 && err == nil {
 		acks := j.dhw

@@ -53,11 +53,12 @@ func (f *effects) DeleteRange(q storage.QueueID, lane uint8, from, to storage.Ms
 }
 
 // DeleteQueue removes the queue's keys; each of its segments gets a
-// delete intent in the same synced batch.
+// delete intent in the same synced batch, and goes to the deleter after
+// the fsync.
 func (f *effects) DeleteQueue(q storage.QueueID) {
 	if tq := f.s.tierOf(q); tq != nil {
 		for _, sg := range tq.Drop(nil) {
-			f.s.batch.PutIntent(pebblestore.IntentDelete, sg.ObjectKey(f.s.n.tier.nid))
+			f.s.deleteObject(sg.ObjectKey(f.s.n.tier.nid))
 		}
 	}
 	f.s.batch.DeleteQueue(q)

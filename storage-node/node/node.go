@@ -37,10 +37,15 @@
 //     hands out work only after committing the batch that planned it
 //     (shard_tier.go). Reads wait in one FIFO while the node's read-ahead
 //     is spent (fetchPool.mu guards it).
+//   - tier deleter (one): deletes the objects whose delete intents are
+//     durable, in order, then the intents (deleter.mu guards its queue);
+//     the committer hands it the keys of a shard's synced batch. The
+//     startup sweep (one, runs once) lists the node's objects and hands
+//     it the orphans of earlier boots.
 //
 // Nothing holds a lock across I/O. The locks are leaves: Node.reg.mu,
 // Node.sessions.mu, session.mu, committer.mu, shard.posts.mu,
-// tiering.backoff.mu, fetchPool.mu, each guarding only its own fields and
+// tiering.backoff.mu, fetchPool.mu, deleter.mu, each guarding only its own fields and
 // never held while taking another.
 package node
 
@@ -116,10 +121,17 @@ func Open(dir string, opts Options) (*Node, error) {
 	}
 	n.events = newEventWorker(opts.Events)
 	if n.tier != nil {
+		if err := n.tier.del.pushIntents(); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("read delete intents: %w", err)
+		}
 		n.tier.start()
 	}
 	for _, s := range n.shards {
 		s.start()
+	}
+	if n.tier != nil {
+		n.tier.startSweep()
 	}
 	n.outbox.start()
 	n.alarms = newAlarmMonitor(n)

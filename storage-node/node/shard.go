@@ -90,6 +90,11 @@ type shard struct {
 	fetchBuf  []tier.Fetch
 	deadBuf   []pebblestore.Segment
 	tierBuf   []queue.Entry
+	// tierDeletes are the objects whose delete intents the batch holds,
+	// handed to the deleter once it is durable (deleteObject).
+	// tierCommits: the batch committed an upload (for crashPoint).
+	tierDeletes []string
+	tierCommits bool
 
 	gatedInFlight atomic.Int32 // committer jobs holding deliveries
 }
@@ -336,13 +341,14 @@ func (s *shard) syncJob() *job {
 	if s.batch.Empty() {
 		s.batch.LogMark()
 	}
-	j := &job{batch: s.batch.Pebble(), parts: s.syncParts, replies: s.syncReply, dhw: s.dhw}
+	j := &job{batch: s.batch.Pebble(), parts: s.syncParts, replies: s.syncReply, dhw: s.dhw,
+		tierDeletes: s.tierDeletes}
 	if err := s.n.db.Pebble().ApplyNoSyncWait(j.batch, pebble.Sync); err != nil {
 		s.n.fail(err)
 		j.err = err
 	}
 	s.batch = s.n.db.NewBatch()
-	s.syncParts, s.syncReply, s.dhw = nil, nil, nil
+	s.syncParts, s.syncReply, s.dhw, s.tierDeletes = nil, nil, nil, nil
 	s.n.m.syncedCommits.Add(1)
 	return j
 }

@@ -2,7 +2,6 @@ package node
 
 import (
 	"github.com/warrenmq/warren/api/storage"
-	"github.com/warrenmq/warren/storage-node/pebblestore"
 	"github.com/warrenmq/warren/storage-node/queue"
 	"github.com/warrenmq/warren/storage-node/tier"
 )
@@ -45,7 +44,8 @@ func (s *shard) tierOf(q storage.QueueID) *tier.Queue {
 }
 
 // flushQueue writes the queue's metadata and, with tiering, removes the
-// segments it made dead, in the same batch (TIERING.md §3).
+// segments it made dead, in the same batch (TIERING.md §3); their objects
+// go to the deleter once the batch is synced.
 func (s *shard) flushQueue(qs *qstate) {
 	qs.q.Flush(&s.fx)
 	if qs.tq == nil {
@@ -55,7 +55,7 @@ func (s *shard) flushQueue(qs *qstate) {
 	for _, sg := range dead {
 		s.batch.DeleteSegment(sg.Queue, sg.Lane, sg.Kind, sg.First)
 		s.batch.DeleteColdAcks(sg.Queue, sg.Lane, sg.Kind, sg.First, sg.Last+1)
-		s.batch.PutIntent(pebblestore.IntentDelete, sg.ObjectKey(s.n.tier.nid))
+		s.deleteObject(sg.ObjectKey(s.n.tier.nid))
 	}
 	s.deadBuf = dead[:0]
 }
@@ -148,6 +148,10 @@ func (s *shard) dispatchTier() {
 	t := s.n.tier
 	if t == nil {
 		return
+	}
+	if s.tierCommits {
+		s.tierCommits = false
+		crashPoint(crashAfterCommit)
 	}
 	for i, j := range s.tierJobs {
 		t.uploads <- j

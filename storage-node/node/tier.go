@@ -40,14 +40,17 @@ type tiering struct {
 	readAhead atomic.Int64
 	slots     atomic.Int32 // uploads in flight, at most cfg.Uploaders
 	// busy counts the tier's work in progress: uploads and reads handed
-	// out, posts of their results and of slot retries, backoff timers. A
-	// shard takes finished work off at the end of the iteration that
-	// applied it (shard.tierDone), after adding the work it planned, so
-	// at 0 nothing in the tier will act by itself (tests wait for it).
+	// out, posts of their results and of slot retries, backoff timers,
+	// objects to delete (from their delete intent to their Delete) and
+	// the startup sweep. A shard takes finished work off at the end of
+	// the iteration that applied it (shard.tierDone), after adding the
+	// work it planned, so at 0 nothing in the tier will act by itself
+	// (tests wait for it).
 	busy atomic.Int64
 
 	uploads chan uploadJob // capacity cfg.Uploaders: slots bound it, a send never blocks
 	fetch   *fetchPool
+	del     *deleter
 	backoff struct {
 		mu    sync.Mutex
 		fails int
@@ -70,11 +73,14 @@ func newTiering(n *Node) *tiering {
 		uploads: make(chan uploadJob, cfg.Uploaders), nudge: make(chan struct{}, 1)}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.fetch = newFetchPool(t)
+	t.del = newDeleter(t)
 	return t
 }
 
-// start runs the uploaders and fetchers.
+// start runs the uploaders, the fetchers and the deleter.
 func (t *tiering) start() {
+	t.wg.Add(1)
+	go t.del.run()
 	for range t.cfg.Uploaders {
 		t.wg.Add(1)
 		go t.runUploader()

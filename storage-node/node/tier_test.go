@@ -59,6 +59,42 @@ func segmentsOf(t *testing.T, n *Node, q storage.QueueID) []pebblestore.Segment 
 	return segs
 }
 
+// tierClean checks the end state of the tier: the store holds exactly
+// the objects the tables name, and no upload or delete intent is left.
+// Call it once the tier is idle.
+func tierClean(t *testing.T, n *Node, st objstore.Store) {
+	t.Helper()
+	var want []string
+	for _, s := range n.shards {
+		if _, err := n.call(bg, s, cmd{kind: cmdFunc, fn: func(s *shard) {
+			for _, qs := range s.queues {
+				for _, sg := range qs.tq.Segments(nil) {
+					want = append(want, sg.ObjectKey(n.db.NodeID()))
+				}
+			}
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	slices.Sort(want)
+	objs, err := st.List(bg, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]string, len(objs))
+	for i, o := range objs {
+		got[i] = o.Key
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("store holds %q, tables name %q", got, want)
+	}
+	for _, kind := range []pebblestore.Intent{pebblestore.IntentUpload, pebblestore.IntentDelete} {
+		if keys, err := n.db.Intents(kind); err != nil || len(keys) != 0 {
+			t.Fatalf("intents %c left: %q %v", kind, keys, err)
+		}
+	}
+}
+
 // pebbleRecords is what Pebble holds of lane 0 of q, both kinds.
 func pebbleRecords(t *testing.T, n *Node, q storage.QueueID) []queue.Entry {
 	t.Helper()
@@ -222,11 +258,11 @@ func TestTierRestart(t *testing.T) {
 }
 
 // TestTierPutFailure: a failed Put keeps the records hot and readable,
-// leaves a delete intent for the object it may have stored, and the
-// upload happens after the backoff.
+// the object it stored anyway is deleted, and the upload happens after
+// the backoff.
 func TestTierPutFailure(t *testing.T) {
 	st := objstoretest.NewMem()
-	st.FailNext(objstoretest.OpPut, 1, nil)
+	st.FailNextAfter(objstoretest.OpPut, 1, nil)
 	n, _ := testNode(t, tinyTier(st))
 	mustCreate(t, n, durable(1, "q"))
 	want := seqBodies("m", 10)
@@ -236,9 +272,10 @@ func TestTierPutFailure(t *testing.T) {
 	if st.Calls(objstoretest.OpPut) < 2 {
 		t.Fatalf("%d Puts, want the failed one and a retry", st.Calls(objstoretest.OpPut))
 	}
-	if dels, _ := n.db.Intents(pebblestore.IntentDelete); len(dels) != 1 {
-		t.Fatalf("delete intents %q, want the failed Put's", dels)
+	if st.Calls(objstoretest.OpDelete) != 1 {
+		t.Fatalf("%d Deletes, want the failed Put's object's", st.Calls(objstoretest.OpDelete))
 	}
+	tierClean(t, n, st)
 	sess, sk := openSession(t, n)
 	if err := sess.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Credit: 100}); err != nil {
 		t.Fatal(err)
@@ -383,7 +420,7 @@ func TestTierReadAheadNoStarvation(t *testing.T) {
 
 // TestTierUploadOverlapped: a purge or the queue's delete while its
 // upload is in the store aborts the upload: no table entry names the
-// object, a delete intent does, and nothing comes back.
+// object, the deleter deletes it, and nothing comes back.
 func TestTierUploadOverlapped(t *testing.T) {
 	for _, op := range []string{"purge", "delete"} {
 		t.Run(op, func(t *testing.T) {
@@ -407,20 +444,19 @@ func TestTierUploadOverlapped(t *testing.T) {
 			if segs := segmentsOf(t, n, 1); len(segs) != 0 {
 				t.Fatalf("segments after the %s: %+v", op, segs)
 			}
-			dels, _ := n.db.Intents(pebblestore.IntentDelete)
-			if len(dels) != 1 || !slices.Equal(dels, st.Keys()) {
-				t.Fatalf("delete intents %q, store %q: want the aborted upload's object", dels, st.Keys())
+			if st.Calls(objstoretest.OpPut) != 1 || st.Calls(objstoretest.OpDelete) != 1 {
+				t.Fatalf("%d Puts, %d Deletes: want the aborted upload's object put and deleted",
+					st.Calls(objstoretest.OpPut), st.Calls(objstoretest.OpDelete))
 			}
-			if ups, _ := n.db.Intents(pebblestore.IntentUpload); len(ups) != 0 {
-				t.Fatalf("upload intents left: %q", ups)
-			}
+			tierClean(t, n, st)
 		})
 	}
 }
 
 // TestTierCloseDuringUpload: Close does not wait for a Put that hangs;
 // after the restart the records are still hot and drain, and the
-// abandoned upload's intent became a delete intent.
+// abandoned upload's intent became a delete intent that the deleter
+// carries out.
 func TestTierCloseDuringUpload(t *testing.T) {
 	st := objstoretest.NewMem()
 	st.Pause(objstoretest.OpPut)
@@ -434,7 +470,9 @@ func TestTierCloseDuringUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	opts.FS, opts.Logger, opts.Shards, opts.DiskFreeLimit = fs, quietLogger(), 2, -1
-	opts.ObjectStore = objstoretest.NewMem()
+	st2 := objstoretest.NewMem()
+	st2.Pause(objstoretest.OpDelete)
+	opts.ObjectStore = st2
 	n, err := Open("data", opts)
 	if err != nil {
 		t.Fatal(err)
@@ -443,6 +481,12 @@ func TestTierCloseDuringUpload(t *testing.T) {
 	if dels, _ := n.db.Intents(pebblestore.IntentDelete); len(dels) != 1 {
 		t.Fatalf("delete intents %q, want the abandoned upload's", dels)
 	}
+	st2.Resume(objstoretest.OpDelete)
+	tierIdle(t, n)
+	if st2.Calls(objstoretest.OpDelete) != 1 {
+		t.Fatalf("%d Deletes, want the abandoned upload's", st2.Calls(objstoretest.OpDelete))
+	}
+	tierClean(t, n, st2)
 	sess, sk := openSession(t, n)
 	if err := sess.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Credit: 100}); err != nil {
 		t.Fatal(err)

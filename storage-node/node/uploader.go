@@ -66,9 +66,12 @@ func (t *tiering) upload(job tier.Upload, recs []queue.Entry, buf []byte) (uploa
 		r.err, r.key = err, ""
 		return r, recs, obj
 	}
+	crashPoint(crashAfterIntent)
 	if err := t.store.Put(t.ctx, r.key, obj); err != nil {
 		r.err = fmt.Errorf("put %s: %w", r.key, err)
+		return r, recs, obj
 	}
+	crashPoint(crashAfterPut)
 	return r, recs, obj
 }
 
@@ -153,6 +156,7 @@ func (s *shard) uploaded(r uploadResult) {
 	for _, id := range acks {
 		s.batch.PutColdAck(sg.Queue, sg.Lane, sg.Kind, id)
 	}
+	s.tierCommits = true
 }
 
 // uploadFailed: the records never left Pebble. The object, if the store
@@ -171,11 +175,11 @@ func (s *shard) uploadFailed(qs *qstate, r uploadResult) {
 }
 
 // abandon turns an upload intent into a delete intent in the iteration's
-// batch: the object must go (the deleter of TIERING.md §3 takes the key).
+// batch: the object must go (the deleter takes the key after the fsync).
 func (s *shard) abandon(key string) {
 	if key == "" {
 		return
 	}
 	s.batch.DeleteIntent(pebblestore.IntentUpload, key)
-	s.batch.PutIntent(pebblestore.IntentDelete, key)
+	s.deleteObject(key)
 }
