@@ -157,6 +157,13 @@ func (t *tiering) putFailed() {
 	})
 }
 
+// storeUp reports false while uploads back off after a failed Put.
+func (t *tiering) storeUp() bool {
+	t.backoff.mu.Lock()
+	defer t.backoff.mu.Unlock()
+	return t.backoff.fails == 0
+}
+
 // putSucceeded ends the backoff.
 func (t *tiering) putSucceeded() {
 	t.backoff.mu.Lock()
