@@ -82,7 +82,7 @@ func decodeReply(b []byte) (conn.Reply, error) {
 	if len(b) < 1 || len(b) < 1+int(b[0])+2 {
 		return conn.Reply{}, errShortReply
 	}
-	r := conn.Reply{Instance: string(b[1 : 1+b[0]])}
+	r := conn.Reply{Instance: string(b[1 : 1+int(b[0])])}
 	b = b[1+int(b[0]):]
 	n := int(binary.BigEndian.Uint16(b))
 	b = b[2:]
