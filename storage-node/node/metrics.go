@@ -8,8 +8,9 @@ import (
 	"github.com/warrenmq/warren/api/storage"
 )
 
-// Metrics are the node's counters for /metrics. Counters only grow;
-// gauges (Queues, Ready, Unacked, CachedBytes, Sessions) are current.
+// Metrics are the node's counters for /metrics. The counters (Appends to
+// Fsyncs, and the tier's Tier* but TierStoreUp) only grow; the other
+// fields are current.
 type Metrics struct {
 	Appends       uint64 // messages appended to queues (a fan-out counts per queue)
 	Rejected      uint64 // appends refused by reject-publish
@@ -30,6 +31,28 @@ type Metrics struct {
 	Ready       uint64
 	Unacked     uint64
 	CachedBytes int64
+
+	// Tiering (TIERING.md §7): the rest is zero unless it is on.
+	Tiering bool
+	// HotBytes and HotMessages are the records of the queues' backlogs
+	// only on the node's disk; the bytes count 64 per record more than
+	// the bodies, the measure of Tier.HotBytes. ColdBytes (bodies) and
+	// ColdMessages are the records in segments, Segments the segment
+	// objects and SegmentObjectBytes their sizes.
+	HotBytes, HotMessages, ColdBytes, ColdMessages int64
+	Segments, SegmentObjectBytes                   int64
+	ReadAheadBytes                                 int64 // cached blocks and reads in flight or waiting
+	TierStoreUp                                    bool  // false while uploads back off after a failed Put
+	HotAlarm                                       bool  // the hot-budget alarm (Node.HotAlarm)
+	// Object-store operations that succeeded, with the bytes they moved
+	// and the time they took (whose sum the op count divides), and those
+	// that failed. Orphans are objects the startup sweep found in no table.
+	TierUploads, TierUploadBytes, TierUploadErrors, TierUploadNanos         uint64
+	TierDownloads, TierDownloadBytes, TierDownloadErrors, TierDownloadNanos uint64
+	TierDeletes, TierDeleteErrors, TierDeleteNanos, TierOrphans             uint64
+	// QueueTiers are the queues with the most hot and cold bytes, most
+	// first, at most MaxQueueTiers.
+	QueueTiers []QueueTier
 }
 
 // counters are shared atomics; shards count locally (shardCounters) and add
@@ -66,13 +89,14 @@ func (s *shard) flushCounters() {
 	add(&m.rejectedByApp, &c.settled[storage.Reject])
 }
 
-// Metrics returns the current counters.
+// Metrics returns the current counters. With tiering it waits for every
+// shard to walk its queues once.
 func (n *Node) Metrics() Metrics {
 	m := &n.m
 	n.sessions.mu.Lock()
 	sessions := len(n.sessions.all)
 	n.sessions.mu.Unlock()
-	return Metrics{
+	out := Metrics{
 		Appends: m.appended.Load(), Rejected: m.rejected.Load(), BytesIn: m.bytesIn.Load(),
 		Delivered: m.delivered.Load(), Acked: m.acked.Load(), Requeued: m.requeued.Load(),
 		RejectedByApp: m.rejectedByApp.Load(), DeadLettered: m.deadLettered.Load(),
@@ -82,6 +106,10 @@ func (n *Node) Metrics() Metrics {
 		Ready: uint64(max(m.ready.Load(), 0)), Unacked: uint64(max(m.unacked.Load(), 0)),
 		CachedBytes: n.cached.Load(),
 	}
+	if n.tier != nil && !n.closed.Load() {
+		n.tierMetrics(&out)
+	}
+	return out
 }
 
 // DiskBytes is the space the node's store takes on disk.

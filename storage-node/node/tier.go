@@ -48,6 +48,7 @@ type tiering struct {
 	// (tests wait for it).
 	busy atomic.Int64
 
+	ops     tierOps        // object-store operations, counted by t.store (meteredStore)
 	uploads chan uploadJob // capacity cfg.Uploaders: slots bound it, a send never blocks
 	fetch   *fetchPool
 	del     *deleter
@@ -71,6 +72,7 @@ func newTiering(n *Node) *tiering {
 	cfg := n.opts.Tier.WithDefaults()
 	t := &tiering{n: n, store: n.opts.ObjectStore, cfg: cfg, nid: n.db.NodeID(),
 		uploads: make(chan uploadJob, cfg.Uploaders), nudge: make(chan struct{}, 1)}
+	t.store = meteredStore{t.store, &t.ops}
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.fetch = newFetchPool(t)
 	t.del = newDeleter(t)

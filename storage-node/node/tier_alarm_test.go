@@ -113,12 +113,16 @@ func TestTierOutageHotAlarm(t *testing.T) {
 			if puts := st.Calls(objstoretest.OpPut); puts != 1 {
 				t.Fatalf("%d Puts, want 1: in the backoff, or behind the queue's upload, no other starts", puts)
 			}
+			if m := n.Metrics(); m.TierStoreUp == (c.name == "fail") || !m.HotAlarm || m.HotBytes < weight ||
+				m.TierUploadErrors != map[bool]uint64{true: 1}[c.name == "fail"] {
+				t.Fatalf("metrics in the outage: %+v", m)
+			}
 
 			c.restart(st, clock)
 			waitAlarms(t, states, func(a AlarmState) bool { return a == AlarmState{} })
 			tierIdle(t, n)
-			if n.HotAlarm() || n.tier.hot.Load() != 0 {
-				t.Fatalf("after the outage: hot alarm %v, %d hot bytes", n.HotAlarm(), n.tier.hot.Load())
+			if m := n.Metrics(); m.HotAlarm || m.HotBytes != 0 || !m.TierStoreUp {
+				t.Fatalf("metrics after the outage: %+v", m)
 			}
 			sess, sk := openSession(t, n)
 			if err := sess.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Credit: 100}); err != nil {
