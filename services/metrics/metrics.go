@@ -14,9 +14,21 @@ import (
 type Sample struct {
 	Name   string
 	Help   string
-	Type   string // "gauge" or "counter"
+	Type   string // "gauge", "counter", or "summary" for a Name ending in _sum or _count
 	Labels map[string]string
 	Value  float64
+}
+
+// family is the name HELP and TYPE describe: a summary's _sum and _count
+// belong to their base name.
+func (s *Sample) family() string {
+	if s.Type != "summary" {
+		return s.Name
+	}
+	if f, ok := strings.CutSuffix(s.Name, "_sum"); ok {
+		return f
+	}
+	return strings.TrimSuffix(s.Name, "_count")
 }
 
 // Handler serves the samples gather returns, on every request.
@@ -27,14 +39,15 @@ func Handler(gather func() []Sample) http.Handler {
 	})
 }
 
-// Render formats samples; HELP and TYPE appear once per metric name.
+// Render formats samples; HELP and TYPE appear once per metric family
+// (the name, or a summary's base name).
 func Render(samples []Sample) string {
 	var b strings.Builder
 	seen := map[string]bool{}
 	for _, s := range samples {
-		if !seen[s.Name] {
-			seen[s.Name] = true
-			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", s.Name, s.Help, s.Name, s.Type)
+		if f := s.family(); !seen[f] {
+			seen[f] = true
+			fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", f, s.Help, f, s.Type)
 		}
 		fmt.Fprintf(&b, "%s%s %g\n", s.Name, labels(s.Labels), s.Value)
 	}

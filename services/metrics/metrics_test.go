@@ -26,6 +26,21 @@ warren_fsyncs_total 12
 	}
 }
 
+func TestRenderSummary(t *testing.T) {
+	got := Render([]Sample{
+		{Name: "warren_tier_upload_seconds_sum", Help: "Put latency.", Type: "summary", Value: 1.5},
+		{Name: "warren_tier_upload_seconds_count", Help: "Put latency.", Type: "summary", Value: 3},
+	})
+	want := `# HELP warren_tier_upload_seconds Put latency.
+# TYPE warren_tier_upload_seconds summary
+warren_tier_upload_seconds_sum 1.5
+warren_tier_upload_seconds_count 3
+`
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
 func TestHandlerGathersPerRequest(t *testing.T) {
 	n := 0.0
 	h := Handler(func() []Sample { n++; return []Sample{{Name: "x", Help: "x", Type: "counter", Value: n}} })
