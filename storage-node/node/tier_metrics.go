@@ -10,6 +10,7 @@ import (
 
 	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/storage-node/objstore"
+	"github.com/warrenmq/warren/storage-node/tier"
 )
 
 // MaxQueueTiers bounds Metrics.QueueTiers, so the per-queue series of
@@ -139,10 +140,9 @@ func (s *shard) walkTiers() tierWalk {
 		w.coldN += ts.Cold.N
 		w.segments += int64(ts.Segments)
 		w.objBytes += ts.ObjectBytes
-		st := queueStats(qs)
-		spec := qs.q.Spec()
-		w.top = append(w.top, QueueTier{VHost: spec.VHost, Name: spec.Name,
-			HotMessages: st.HotMessages, HotBytes: st.HotBytes, ColdMessages: st.ColdMessages, ColdBytes: st.ColdBytes})
+		q := queueTier(ts)
+		q.VHost, q.Name = qs.q.Spec().VHost, qs.q.Spec().Name
+		w.top = append(w.top, q)
 	}
 	w.top = topQueueTiers(w.top)
 	return w
@@ -157,16 +157,22 @@ func topQueueTiers(qs []QueueTier) []QueueTier {
 	return qs[:min(len(qs), MaxQueueTiers)]
 }
 
-// queueStats is the queue's QueueStats with its tier figures: hot bytes
-// in the hot budget's measure (tier.Span.Weight), cold bytes as bodies.
+// queueTier is a queue's figures from its tier stats: hot bytes in the
+// hot budget's measure (tier.Span.Weight), cold bytes as bodies.
+func queueTier(ts tier.Stats) QueueTier {
+	return QueueTier{HotMessages: nonNeg(ts.Hot.N), HotBytes: nonNeg(ts.Hot.Weight()),
+		ColdMessages: nonNeg(ts.Cold.N), ColdBytes: nonNeg(ts.Cold.Bytes)}
+}
+
+// queueStats is the queue's QueueStats with its tier figures.
 func queueStats(qs *qstate) storage.QueueStats {
 	st := qs.q.Stats()
 	if qs.tq == nil {
 		return st
 	}
 	ts := qs.tq.Stats()
-	st.HotMessages, st.HotBytes = nonNeg(ts.Hot.N), nonNeg(ts.Hot.Weight())
-	st.ColdMessages, st.ColdBytes = nonNeg(ts.Cold.N), nonNeg(ts.Cold.Bytes)
+	q := queueTier(ts)
+	st.HotMessages, st.HotBytes, st.ColdMessages, st.ColdBytes = q.HotMessages, q.HotBytes, q.ColdMessages, q.ColdBytes
 	st.Segments = uint64(ts.Segments)
 	return st
 }
