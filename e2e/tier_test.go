@@ -17,7 +17,7 @@ import (
 // TestColdTierS3: with a small hot threshold, warren serve moves a queue's
 // backlog to a real S3-compatible server (versitygw), and after a SIGKILL
 // and restart the whole backlog drains from it, in order, with nothing
-// lost.
+// lost; the drained segments are then deleted from the store.
 func TestColdTierS3(t *testing.T) {
 	pending(t)
 	if splitShape() {
@@ -68,6 +68,10 @@ func TestColdTierS3(t *testing.T) {
 		}
 	}
 	expectEmpty(t, ch, q)
+	// Drained segments are deleted from the store once their removal is
+	// durable; nothing is left behind.
+	waitFor(t, func() bool { return countObjects(t, filepath.Join(s3.Dir, bucket)) == 0 },
+		30*time.Second, "the drained segments to be deleted from the S3 server")
 }
 
 // numbered is a body of size bytes that starts with i.
