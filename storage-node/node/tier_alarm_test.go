@@ -137,3 +137,36 @@ func TestTierOutageHotAlarm(t *testing.T) {
 		})
 	}
 }
+
+// TestTierHotAlarmAfterRestart: a node that restarts while the store is
+// out finds its hot bytes over the budget in the recovered queues, and
+// raises the alarm without a publish.
+func TestTierHotAlarmAfterRestart(t *testing.T) {
+	st := objstoretest.NewMem()
+	st.FailNext(objstoretest.OpPut, -1, nil)
+	clock := newFakeClock()
+	opts := tinyTier(st)
+	opts.Clock, opts.AlarmInterval = clock, time.Hour
+	opts.Tier.HotBytes = 10 * (2 + tier.RecordOverhead)
+	n, fs := testNode(t, opts)
+	mustCreate(t, n, durable(1, "q"))
+	publish(t, n, 1, true, seqBodies("m", 10)...)
+	eventually(t, n.HotAlarm)
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	opts.FS, opts.Logger, opts.Shards, opts.DiskFreeLimit = fs, quietLogger(), 2, -1
+	n, err := Open("data", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	states, unsubscribe := n.SubscribeAlarms()
+	defer unsubscribe()
+	waitAlarms(t, states, func(a AlarmState) bool { return a.Disk })
+	eventually(t, func() bool { return !n.tier.storeUp() }) // the backoff timer is set
+	st.FailNext(objstoretest.OpPut, 0, nil)
+	clock.Advance(maxTierBackoff)
+	waitAlarms(t, states, func(a AlarmState) bool { return !a.Disk })
+}
