@@ -31,9 +31,9 @@ type deleter struct {
 	}
 	wake chan struct{} // capacity 1: pending grew
 
-	deleted  atomic.Uint64 // objects deleted
-	failures atomic.Uint64 // failed Delete calls (each retried)
-	orphans  atomic.Uint64 // objects the sweep found in no table and no intent
+	// orphans counts the objects the sweep found in no table and no
+	// intent (Metrics.TierOrphans); the store's wrapper counts Deletes.
+	orphans atomic.Uint64
 }
 
 // delItem is an object to delete; intent: a delete intent names it, to
@@ -129,7 +129,6 @@ func (d *deleter) deleteRetrying(key string) bool {
 		err := t.store.Delete(t.ctx, key)
 		switch {
 		case err == nil:
-			d.deleted.Add(1)
 			return true
 		case t.ctx.Err() != nil:
 			return false
@@ -137,7 +136,6 @@ func (d *deleter) deleteRetrying(key string) bool {
 			t.n.opts.Logger.Error("tier: object key refused, not deleted", "key", key, "err", err)
 			return true
 		}
-		d.failures.Add(1)
 		t.n.opts.Logger.Warn("tier: delete failed, retrying", "key", key, "err", err, "backoff", wait)
 		if !t.sleep(wait) {
 			return false

@@ -189,8 +189,8 @@ func TestTierDeleteRetried(t *testing.T) {
 				if c := st.Calls(objstoretest.OpDelete); c != objects+2 {
 					t.Fatalf("%d Deletes, want one per object (%d) and the 2 retries", c, objects)
 				}
-				if f := n.tier.del.failures.Load(); f != 2 {
-					t.Fatalf("%d failures counted, want 2", f)
+				if m := n.Metrics(); m.TierDeletes != uint64(objects) || m.TierDeleteErrors != 2 {
+					t.Fatalf("metrics count %d Deletes, %d errors; want %d, 2", m.TierDeletes, m.TierDeleteErrors, objects)
 				}
 				tierClean(t, n, st)
 				if keys := st.Keys(); len(keys) != 0 {
