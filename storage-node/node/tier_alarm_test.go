@@ -170,3 +170,33 @@ func TestTierHotAlarmAfterRestart(t *testing.T) {
 	clock.Advance(maxTierBackoff)
 	waitAlarms(t, states, func(a AlarmState) bool { return !a.Disk })
 }
+
+// TestTierBackoff: failed Puts back uploads off node-wide, doubling from
+// 100 ms up to 30 s; the store counts as down until a Put succeeds.
+func TestTierBackoff(t *testing.T) {
+	clock := newFakeClock()
+	opts := tinyTier(objstoretest.NewMem())
+	opts.Clock = clock
+	n, _ := testNode(t, opts)
+	tr := n.tier
+	want := minTierBackoff
+	for range 12 {
+		tr.putFailed()
+		tr.backoff.mu.Lock()
+		got := tr.backoff.until.Sub(clock.Now())
+		tr.backoff.mu.Unlock()
+		if got != want || !tr.inBackoff() || tr.storeUp() || tr.takeSlot() {
+			t.Fatalf("backoff %v, want %v (in backoff %v, store up %v)", got, want, tr.inBackoff(), tr.storeUp())
+		}
+		want = min(2*want, maxTierBackoff)
+	}
+	clock.Advance(maxTierBackoff) // the timers retry the picks
+	if tr.inBackoff() || tr.storeUp() {
+		t.Fatalf("after the backoff: in backoff %v, store up %v before a Put succeeded", tr.inBackoff(), tr.storeUp())
+	}
+	tr.putSucceeded()
+	if !tr.storeUp() {
+		t.Fatal("store down after a Put succeeded")
+	}
+	tierIdle(t, n)
+}
