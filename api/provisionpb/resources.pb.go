@@ -666,8 +666,9 @@ type QueueStats struct {
 	Consumers              uint32                 `protobuf:"varint,3,opt,name=consumers,proto3" json:"consumers,omitempty"`
 	// Bytes of the ready messages' bodies.
 	MessageBytesReady uint64 `protobuf:"varint,4,opt,name=message_bytes_ready,json=messageBytesReady,proto3" json:"message_bytes_ready,omitempty"`
-	// Bytes kept on the storage node and in the object store; 0 until
-	// tiering reports them.
+	// The ready backlog's bytes on the storage node's disk (bodies plus 64
+	// per message, the measure of the node's hot budget) and in the object
+	// store (bodies), as the node's tiering reports them; 0 without tiering.
 	HotBytes      uint64 `protobuf:"varint,5,opt,name=hot_bytes,json=hotBytes,proto3" json:"hot_bytes,omitempty"`
 	ColdBytes     uint64 `protobuf:"varint,6,opt,name=cold_bytes,json=coldBytes,proto3" json:"cold_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields

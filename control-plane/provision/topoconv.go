@@ -49,7 +49,7 @@ func queuePB(q *topology.Queue, st *storage.QueueStats) *pb.Queue {
 		Exclusive: q.Exclusive, Arguments: argsPB(q.Args), Node: q.Node}
 	if st != nil {
 		out.Stats = &pb.QueueStats{MessagesReady: st.Ready, MessagesUnacknowledged: st.Unacked,
-			Consumers: st.Consumers, MessageBytesReady: st.ReadyBytes}
+			Consumers: st.Consumers, MessageBytesReady: st.ReadyBytes, HotBytes: st.HotBytes, ColdBytes: st.ColdBytes}
 	}
 	return out
 }

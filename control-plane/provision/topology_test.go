@@ -44,7 +44,7 @@ func (n *statsNode) Stats(_ context.Context, id storage.QueueID) (storage.QueueS
 	if !n.queues[id] {
 		return storage.QueueStats{}, reply.Errorf(reply.NotFound, "no queue")
 	}
-	return storage.QueueStats{Ready: 3, Unacked: 2, Consumers: 1, ReadyBytes: 30}, nil
+	return storage.QueueStats{Ready: 3, Unacked: 2, Consumers: 1, ReadyBytes: 30, HotBytes: 100, ColdBytes: 200}, nil
 }
 
 func (n *statsNode) Touch(context.Context, storage.QueueID) error { return nil }
@@ -131,7 +131,8 @@ func TestQueuesCarryStatsAndArguments(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := q.GetStats()
-	if st.GetMessagesReady() != 3 || st.GetMessagesUnacknowledged() != 2 || st.GetConsumers() != 1 || st.GetMessageBytesReady() != 30 {
+	if st.GetMessagesReady() != 3 || st.GetMessagesUnacknowledged() != 2 || st.GetConsumers() != 1 || st.GetMessageBytesReady() != 30 ||
+		st.GetHotBytes() != 100 || st.GetColdBytes() != 200 {
 		t.Errorf("stats %v", st)
 	}
 	if q.GetArguments().AsMap()["x-message-ttl"] != 60000.0 || !q.GetDurable() || q.GetNode() != "n1" {
