@@ -115,12 +115,13 @@ func (n *Node) walkTiers() tierWalk {
 		s.post(func(s *shard) { walks <- s.walkTiers() })
 	}
 	var all tierWalk
+collect:
 	for range n.shards {
 		select {
 		case w := <-walks:
 			all.add(w)
 		case <-n.stopped:
-			return all
+			break collect
 		}
 	}
 	all.top = topQueueTiers(all.top)
