@@ -20,6 +20,13 @@ type S3Server struct {
 	AccessKey string
 	SecretKey string
 	Dir       string // the posix backend's root: one directory per bucket
+
+	t      *testing.T
+	bin    string
+	addr   string
+	out    syncBuffer
+	cmd    *exec.Cmd
+	exited chan struct{}
 }
 
 // versityStartTimeout bounds the wait for versitygw to accept connections
@@ -42,29 +49,48 @@ func StartVersityGW(t *testing.T) *S3Server {
 		}
 		t.Skip(msg)
 	}
-	srv := &S3Server{AccessKey: "warrentest", SecretKey: "warrentestsecret", Dir: t.TempDir()}
-	port := freePort(t)
-	srv.Endpoint = "http://" + port
-	cmd := exec.Command(bin, "--access", srv.AccessKey, "--secret", srv.SecretKey,
-		"--port", port, "posix", srv.Dir)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	srv := &S3Server{AccessKey: "warrentest", SecretKey: "warrentestsecret", Dir: t.TempDir(),
+		t: t, bin: bin, addr: freePort(t)}
+	srv.Endpoint = "http://" + srv.addr
+	t.Cleanup(func() {
+		srv.Stop()
+		if t.Failed() {
+			t.Logf("versitygw output:\n%s", srv.out.String())
+		}
+	})
+	srv.Start()
+	return srv
+}
+
+// Start runs the server (again, after Stop) on its address and folder, so
+// a store outage can end with the same endpoint and the same objects.
+func (s *S3Server) Start() {
+	s.t.Helper()
+	if s.cmd != nil {
+		s.t.Fatal("versitygw: Start while running")
+	}
+	cmd := exec.Command(s.bin, "--access", s.AccessKey, "--secret", s.SecretKey,
+		"--port", s.addr, "posix", s.Dir)
+	cmd.Stdout, cmd.Stderr = &s.out, &s.out
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start versitygw: %v", err)
+		s.t.Fatalf("start versitygw: %v", err)
 	}
 	exited := make(chan struct{})
 	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("versitygw output:\n%s", out.String())
-		}
-	})
-	if err := waitListening(port, exited); err != nil {
-		t.Fatalf("versitygw on %s: %v\n%s", port, err, out.String())
+	s.cmd, s.exited = cmd, exited
+	if err := waitListening(s.addr, exited); err != nil {
+		s.t.Fatalf("versitygw on %s: %v\n%s", s.addr, err, s.out.String())
 	}
-	return srv
+}
+
+// Stop kills the server, as an outage would; Start brings it back.
+func (s *S3Server) Stop() {
+	if s.cmd == nil {
+		return
+	}
+	s.cmd.Process.Kill()
+	<-s.exited
+	s.cmd, s.exited = nil, nil
 }
 
 func findVersityGW() string {
