@@ -1,10 +1,10 @@
 package e2e
 
 import (
-	"io"
-	"net/http"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
