@@ -168,7 +168,9 @@ func TestInstancePermissions(t *testing.T) {
 			"configure access to queue 'app.jobs'"},
 		{"queue.bind", func(ch *amqp.Channel) error { return ch.QueueBind("app.jobs", "k", "amq.direct", false, nil) },
 			"write access to queue 'app.jobs'"},
-		{"exchange.declare", func(ch *amqp.Channel) error { return ch.ExchangeDeclare("app.x", "direct", false, false, false, false, nil) },
+		{"exchange.declare", func(ch *amqp.Channel) error {
+			return ch.ExchangeDeclare("app.x", "direct", false, false, false, false, nil)
+		},
 			"configure access to exchange 'app.x'"},
 	} {
 		ch := tenantChannel(t, reader)
