@@ -254,7 +254,11 @@ type Events interface {
 // DeadLetter is a message leaving a queue by rejection, expiry or overflow,
 // already rewritten with its x-death headers, to be routed through Exchange with
 // RoutingKeys (the original keys, or the queue's x-dead-letter-routing-key).
+// Queue is the source queue: its instance's topology routes the dead letter,
+// in VHost. Queue 0 (no queue has it) stands for the default instance, as
+// dead letters stored before they carried their source read back.
 type DeadLetter struct {
+	Queue       QueueID
 	VHost       string
 	Exchange    string
 	RoutingKeys []string

@@ -35,7 +35,7 @@ import (
 // The error is non-nil only when m's properties cannot be decoded or
 // re-encoded; the dead letter is then built with the properties unchanged.
 func Rewrite(spec *storage.QueueSpec, m *storage.Message, reason string, now time.Time) (storage.DeadLetter, error) {
-	dl := storage.DeadLetter{VHost: spec.VHost, Exchange: spec.DeadLetterExchange}
+	dl := storage.DeadLetter{Queue: spec.ID, VHost: spec.VHost, Exchange: spec.DeadLetterExchange}
 	p, err := decode(m.Properties)
 	if err != nil {
 		dl.RoutingKeys = routeKeys(spec, m.RoutingKey, nil)

@@ -157,3 +157,17 @@ func TestRewriteMalformedProperties(t *testing.T) {
 		t.Fatalf("fallback dead letter %+v", dl)
 	}
 }
+
+// TestRewriteNamesSource checks the dead letter carries its source queue
+// and vhost, which choose the instance and vhost it is routed in, also
+// when the properties cannot be rewritten.
+func TestRewriteNamesSource(t *testing.T) {
+	spec := &storage.QueueSpec{ID: 42, VHost: "v", Name: "q", DeadLetterExchange: "d"}
+	for _, props := range [][]byte{nil, {0x20, 0, 0, 0, 0, 9}} {
+		m := &storage.Message{Exchange: "e", RoutingKey: "k", Properties: props}
+		dl, _ := Rewrite(spec, m, "rejected", time.Unix(1, 0))
+		if dl.Queue != 42 || dl.VHost != "v" {
+			t.Fatalf("dead letter from queue %d in vhost %q, want 42 in v", dl.Queue, dl.VHost)
+		}
+	}
+}

@@ -81,7 +81,7 @@ const (
 	prefixDeleteIntent = 'z'
 	formatVersion      = 1
 	recordVersion      = 1
-	outboxVersion      = 1
+	outboxVersion      = 2 // 1: without the source queue
 	msgKeyLen          = 1 + 8 + 1 + 8
 	queueKeyLen        = 1 + 8
 	outboxKeyLen       = 1 + 1 + 8

@@ -22,8 +22,10 @@ type OutboxEntry struct {
 	DL      storage.DeadLetter
 }
 
-// Outbox value: version:1 flags:1 boot:uvarint vhost exchange (uvarint-len
-// strings) keys:uvarint then each key, then a message record.
+// Outbox value: version:1 flags:1 boot:uvarint queue:uvarint vhost
+// exchange (uvarint-len strings) keys:uvarint then each key, then a
+// message record. Version 1 entries, written before dead letters named
+// their source queue, have no queue field and read back with queue 0.
 func appendOutbox(b []byte, e *OutboxEntry) []byte {
 	var flags byte
 	if e.Durable {
@@ -31,6 +33,7 @@ func appendOutbox(b []byte, e *OutboxEntry) []byte {
 	}
 	b = append(b, outboxVersion, flags)
 	b = binary.AppendUvarint(b, e.Boot)
+	b = binary.AppendUvarint(b, uint64(e.DL.Queue))
 	b = appendStr(b, e.DL.VHost)
 	b = appendStr(b, e.DL.Exchange)
 	b = binary.AppendUvarint(b, uint64(len(e.DL.RoutingKeys)))
@@ -47,10 +50,14 @@ func appendStr(b []byte, s string) []byte {
 
 func decodeOutbox(seq uint64, val []byte) (OutboxEntry, error) {
 	r := reader{b: append([]byte(nil), val...)}
-	if v := r.byte(); v != outboxVersion {
+	v := r.byte()
+	if v != outboxVersion && v != 1 {
 		return OutboxEntry{}, fmt.Errorf("outbox version %d: %w", v, ErrCorrupt)
 	}
 	e := OutboxEntry{Seq: seq, Durable: r.byte()&1 != 0, Boot: r.uvarint()}
+	if v == outboxVersion {
+		e.DL.Queue = storage.QueueID(r.uvarint())
+	}
 	e.DL.VHost = r.str()
 	e.DL.Exchange = r.str()
 	n := r.uvarint()

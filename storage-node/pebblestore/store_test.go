@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -76,7 +77,8 @@ func TestDecodeCorrupt(t *testing.T) {
 func FuzzDecodeRecord(f *testing.F) {
 	f.Add(appendRecord(nil, msg("body"), 99))
 	f.Add(appendMeta(nil, &queue.Meta{NextID: 9, Lanes: []queue.LaneMeta{{Lane: 1, Floor: 2, Count: 3, Bytes: 4}}}))
-	f.Add(appendOutbox(nil, &OutboxEntry{DL: storage.DeadLetter{VHost: "/", RoutingKeys: []string{"a"}, Msg: msg("b")}}))
+	f.Add(appendOutbox(nil, &OutboxEntry{DL: storage.DeadLetter{Queue: 7, VHost: "/", RoutingKeys: []string{"a"}, Msg: msg("b")}}))
+	f.Add(outboxV1("/", "dlx", []string{"a"}, msg("b")))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if m, _, err := decodeRecord(b); err == nil {
 			again, _, err := decodeRecord(appendRecord(nil, m, 0))
@@ -85,8 +87,44 @@ func FuzzDecodeRecord(f *testing.F) {
 			}
 		}
 		_, _ = decodeMeta(b)
-		_, _ = decodeOutbox(1, b)
+		if e, err := decodeOutbox(1, b); err == nil {
+			again, err := decodeOutbox(1, appendOutbox(nil, &e))
+			if err != nil || again.DL.Queue != e.DL.Queue || again.DL.VHost != e.DL.VHost ||
+				again.DL.Exchange != e.DL.Exchange || !slices.Equal(again.DL.RoutingKeys, e.DL.RoutingKeys) {
+				t.Fatalf("re-encoding outbox entry %+v gave %+v, %v", e.DL, again.DL, err)
+			}
+		}
 	})
+}
+
+// outboxV1 is an outbox value as written before dead letters named their
+// source queue (version 1), byte by byte.
+func outboxV1(vhost, exchange string, keys []string, m *storage.Message) []byte {
+	b := []byte{1, 1, 3} // version, flags (durable), boot 3
+	b = append(append(b, byte(len(vhost))), vhost...)
+	b = append(append(b, byte(len(exchange))), exchange...)
+	b = append(b, byte(len(keys)))
+	for _, k := range keys {
+		b = append(append(b, byte(len(k))), k...)
+	}
+	return appendRecord(b, m, 0)
+}
+
+// TestOutboxVersion1 checks entries written before the source queue was
+// recorded still decode, with queue 0: the default instance routes them,
+// as it routed every dead letter then.
+func TestOutboxVersion1(t *testing.T) {
+	e, err := decodeOutbox(5, outboxV1("v", "dlx", []string{"a", "b"}, msg("old")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Seq != 5 || !e.Durable || e.Boot != 3 || e.DL.Queue != 0 || e.DL.VHost != "v" ||
+		e.DL.Exchange != "dlx" || !slices.Equal(e.DL.RoutingKeys, []string{"a", "b"}) || string(e.DL.Msg.Body) != "old" {
+		t.Fatalf("version 1 entry read as %+v", e)
+	}
+	if _, err := decodeOutbox(5, append([]byte{3}, outboxV1("v", "", nil, msg("x"))[1:]...)); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("unknown version: %v", err)
+	}
 }
 
 func TestMetaRoundTrip(t *testing.T) {
@@ -203,7 +241,7 @@ func TestOutbox(t *testing.T) {
 	b := d.NewBatch()
 	for seq := uint64(1); seq <= 5; seq++ {
 		b.PutOutbox(2, &OutboxEntry{Seq: seq, Durable: seq%2 == 0, Boot: 3, DL: storage.DeadLetter{
-			VHost: "v", Exchange: "dlx", RoutingKeys: []string{"a", fmt.Sprint(seq)}, Msg: msg(fmt.Sprint(seq)),
+			Queue: storage.QueueID(1<<40 + seq), VHost: "v", Exchange: "dlx", RoutingKeys: []string{"a", fmt.Sprint(seq)}, Msg: msg(fmt.Sprint(seq)),
 		}})
 	}
 	b.PutOutbox(7, &OutboxEntry{Seq: 9, DL: storage.DeadLetter{Msg: msg("other shard")}})
@@ -217,7 +255,7 @@ func TestOutbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(got) != 2 || got[0].Seq != 3 || got[1].Seq != 4 || got[0].Durable || !got[1].Durable ||
-		got[1].Boot != 3 || got[1].DL.Exchange != "dlx" || !reflect.DeepEqual(got[1].DL.RoutingKeys, []string{"a", "4"}) ||
+		got[1].Boot != 3 || got[1].DL.Queue != 1<<40+4 || got[1].DL.VHost != "v" || got[1].DL.Exchange != "dlx" || !reflect.DeepEqual(got[1].DL.RoutingKeys, []string{"a", "4"}) ||
 		string(got[1].DL.Msg.Body) != "4" {
 		t.Fatalf("outbox read %+v", got)
 	}
