@@ -68,19 +68,31 @@ func TestQueueInstance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var rev uint64
-	for i, inst := range []string{"acme", "other"} {
-		q := topology.Queue{VHost: "/", Name: "same-name", ID: storage.QueueID(i + 1)}
-		if rev, err = kv.Put(ctx, QueueKey(inst, "/", q.Name), must(t)(EncodeQueue(q))); err != nil {
+	put := func(inst, name string, id storage.QueueID) {
+		t.Helper()
+		q := topology.Queue{VHost: "/", Name: name, ID: id}
+		rev, err := kv.Put(ctx, QueueKey(inst, "/", name), must(t)(EncodeQueue(q)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := m.WaitFor(ctx, rev); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := m.WaitFor(ctx, rev); err != nil {
-		t.Fatal(err)
-	}
-	for id, want := range map[storage.QueueID]string{1: "acme", 2: "other", 3: ""} {
-		if got, ok := m.QueueInstance(id); got != want || ok != (want != "") {
-			t.Errorf("queue %d: %q %v, want %q", id, got, ok, want)
+	check := func(when string, want map[storage.QueueID]string) {
+		t.Helper()
+		for id, w := range want {
+			if got, ok := m.QueueInstance(id); got != w || ok != (w != "") {
+				t.Errorf("%s: queue %d: %q %v, want %q", when, id, got, ok, w)
+			}
 		}
 	}
+	put("acme", "same-name", 1)
+	put("other", "same-name", 2)
+	put("other", "gone", 4)
+	check("declared", map[storage.QueueID]string{1: "acme", 2: "other", 3: "", 4: "other"})
+	put("acme", "same-name", 3) // deleted and declared again: a new ID
+	deleteAll(ctx, t, kv, QueueKey("other", "/", "gone"))
+	put("other", "after-delete", 5) // a revision after the delete, to wait on
+	check("redeclared", map[storage.QueueID]string{1: "", 2: "other", 3: "acme", 4: "", 5: "other"})
 }

@@ -28,6 +28,7 @@ type Mirror struct {
 	mu struct {
 		sync.RWMutex
 		instances map[string]*route.Index
+		queueInst map[storage.QueueID]string // every queue's instance, by ID
 		access    map[string]*Access
 		bindings  map[string]topology.Binding // by KV key, to undo on delete
 		rev       uint64
@@ -69,6 +70,7 @@ func Watch(ctx context.Context, kv jetstream.KeyValue, log *slog.Logger) (*Mirro
 	}
 	m := &Mirror{log: log, resume: make(chan struct{}, 1)}
 	m.mu.instances = map[string]*route.Index{}
+	m.mu.queueInst = map[storage.QueueID]string{}
 	m.mu.access = map[string]*Access{}
 	m.mu.bindings = map[string]topology.Binding{}
 	m.mu.changed = make(chan struct{})
@@ -289,7 +291,11 @@ func (m *Mirror) putLocked(ix *route.Index, pk parsedKey, key string, val []byte
 		if err != nil {
 			return err
 		}
+		if old, ok := ix.Queue(q.VHost, q.Name); ok {
+			delete(m.mu.queueInst, old.ID) // a new incarnation under the same name
+		}
 		ix.PutQueue(q)
+		m.mu.queueInst[q.ID] = pk.inst
 	case kindBinding:
 		b, err := DecodeBinding(val)
 		if err != nil {
@@ -308,6 +314,9 @@ func (m *Mirror) removeLocked(ix *route.Index, pk parsedKey, key string) {
 	case kindExchange:
 		ix.DeleteExchange(pk.vhost, pk.name)
 	case kindQueue:
+		if old, ok := ix.Queue(pk.vhost, pk.name); ok {
+			delete(m.mu.queueInst, old.ID)
+		}
 		ix.DeleteQueue(pk.vhost, pk.name)
 	case kindBinding:
 		if b, ok := m.mu.bindings[key]; ok {
@@ -332,22 +341,14 @@ func (m *Mirror) Read(inst string, fn func(ix *route.Index)) {
 var emptyIndex = route.NewIndex()
 
 // QueueInstance returns the instance whose topology holds the queue with
-// storage ID id. Storage nodes report queues by ID alone (unused, expired);
-// this finds whose they are. It scans every queue: for rare events only.
+// storage ID id, ok false when no instance holds it (deleted, or not yet
+// mirrored). Storage nodes know queues by ID alone (unused, expired, the
+// source of a dead letter); this finds whose they are, in one map lookup.
 func (m *Mirror) QueueInstance(id storage.QueueID) (inst string, ok bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	for name, ix := range m.mu.instances {
-		ix.Queues(func(q *topology.Queue) {
-			if q.ID == id {
-				inst, ok = name, true
-			}
-		})
-		if ok {
-			return inst, true
-		}
-	}
-	return "", false
+	inst, ok = m.mu.queueInst[id]
+	return inst, ok
 }
 
 // AccessGeneration changes whenever an instance, vhost, user or
