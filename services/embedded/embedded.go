@@ -170,7 +170,7 @@ func (b *broker) startStorage(ctx context.Context) error {
 		ObjectStore:         cold,
 		Tier:                b.o.Tier.Config,
 		Events:              &queueEvents{b: b},
-		DeadLetterer:        &deadletter.Router{Instance: topology.DefaultInstance, Mirror: b.mirror, Node: b.nodeByName},
+		DeadLetterer:        &deadletter.Router{Mirror: b.mirror, Node: b.nodeByName, KV: b.kv, Log: b.o.Log},
 	})
 	if err != nil {
 		return fmt.Errorf("open storage node: %w", err)

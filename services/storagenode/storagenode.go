@@ -21,7 +21,6 @@ import (
 	"github.com/warrenmq/warren/api/registry"
 	"github.com/warrenmq/warren/api/storagegrpc"
 	pb "github.com/warrenmq/warren/api/storagepb"
-	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/services/cluster"
 	"github.com/warrenmq/warren/services/deadletter"
 	"github.com/warrenmq/warren/services/metrics"
@@ -95,7 +94,7 @@ func serve(ctx context.Context, o Options, c *cluster.Conn, ln net.Listener) err
 		ObjectStore:         cold,
 		Tier:                o.Tier.Config,
 		Events:              &natsEvents{nc: c.NATS, log: o.Log},
-		DeadLetterer:        &deadletter.Router{Instance: topology.DefaultInstance, Mirror: c.Mirror, Node: c.Nodes.Node},
+		DeadLetterer:        &deadletter.Router{Mirror: c.Mirror, Node: c.Nodes.Node, KV: c.TopoKV, Log: o.Log},
 		Logger:              o.Log,
 	})
 	if err != nil {
