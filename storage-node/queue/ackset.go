@@ -44,7 +44,11 @@ func (u *unsettled) remove(id storage.MsgID) bool {
 	for u.head < len(u.ids) && u.dead[u.head] {
 		u.head++
 	}
-	if n := len(u.ids) - u.head; n > 32 && n > 2*u.live {
+	// Compact when mostly dead, and when the settled prefix is most of the
+	// slice: acks in order only move head, and append would otherwise
+	// carry that prefix along for good (memory growing with every message
+	// ever delivered).
+	if n := len(u.ids) - u.head; n > 32 && n > 2*u.live || u.head > 32 && 2*u.head > len(u.ids) {
 		u.compact()
 	}
 	return true
