@@ -58,7 +58,7 @@ type Options struct {
 	// BlockCacheBytes is Pebble's block cache. Default 8 MiB.
 	BlockCacheBytes int64
 	// MemTableBytes is one Pebble memtable; up to four are in memory.
-	// Default 64 MiB.
+	// Default 32 MiB.
 	MemTableBytes int64
 	// FS is the filesystem (tests use pebble's in-memory vfs).
 	FS vfs.FS

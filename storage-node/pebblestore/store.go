@@ -18,7 +18,7 @@ type Options struct {
 	FS vfs.FS
 	// BlockCacheBytes is Pebble's block cache (8 MiB when 0).
 	BlockCacheBytes int64
-	// MemTableBytes is the size of one memtable (64 MiB when 0); up to four
+	// MemTableBytes is the size of one memtable (32 MiB when 0); up to four
 	// may be in memory. Large memtables let a message that is consumed soon
 	// after it was written be deleted before it ever reaches an sstable.
 	MemTableBytes int64
@@ -40,7 +40,7 @@ func Open(dir string, o Options) (*DB, error) {
 	}
 	memtable := o.MemTableBytes
 	if memtable <= 0 {
-		memtable = 64 << 20
+		memtable = 32 << 20
 	}
 	cache := pebble.NewCache(cacheBytes)
 	defer cache.Unref()
