@@ -435,3 +435,61 @@ func TestInstanceStoredBytesQuota(t *testing.T) {
 		t.Fatal("no connection.unblocked after the purge")
 	}
 }
+
+// TestInstanceDeadLetters: a queue of an instance dead-letters (rejected,
+// expired, dropped from the head) through its own instance's exchange into
+// its own queue, though the default instance has an exchange and queues of
+// the same names, which get nothing.
+func TestInstanceDeadLetters(t *testing.T) {
+	pending(t)
+	tn := newTenant(t, `{}`)
+	tn.user(t, "app", "pw")
+	tn.permit(t, "/", "app", ".*", ".*", ".*")
+	conn := dialProvisioned(t, tn.url(t, 1, "app", "pw", "/"))
+	dlx, dlq := uniqueName(t, "dlx"), uniqueName(t, "dlq")
+	sources := map[string]amqp.Table{ // by reason
+		"rejected": {"x-dead-letter-exchange": dlx},
+		"expired":  {"x-dead-letter-exchange": dlx, "x-message-ttl": int32(50)},
+		"maxlen":   {"x-dead-letter-exchange": dlx, "x-max-length": int32(1)},
+	}
+	names := map[string]string{}
+	for reason := range sources {
+		names[reason] = uniqueName(t, reason)
+	}
+	guest := confirmChannel(t)
+	ch := confirmOn(t, conn)
+	for _, c := range []*amqp.Channel{guest, ch} {
+		declareExchange(t, c, dlx, "fanout", nil)
+		declareQueue(t, c, dlq, nil)
+		bindQueue(t, c, dlq, "", dlx, nil)
+	}
+	for reason, args := range sources {
+		declareQueue(t, guest, names[reason], nil)
+		declareQueue(t, ch, names[reason], args)
+	}
+
+	publishConfirmed(t, ch, "", names["rejected"], text("rejected"))
+	if err := getOne(t, ch, names["rejected"], false).Reject(false); err != nil {
+		t.Fatal(err)
+	}
+	publishConfirmed(t, ch, "", names["expired"], text("expired"))
+	publishBodies(t, ch, names["maxlen"], "maxlen", "kept")
+
+	waitCount(t, ch, dlq, len(sources))
+	for range sources {
+		d := getOne(t, ch, dlq, true)
+		reason := string(d.Body)
+		src, ok := names[reason]
+		if !ok {
+			t.Fatalf("dead-letter queue holds %q", d.Body)
+		}
+		deaths := xDeath(t, d)
+		if len(deaths) != 1 || deaths[0]["queue"] != src || deaths[0]["reason"] != reason {
+			t.Errorf("%s: x-death %#v, want one death in %s", reason, deaths, src)
+		}
+		expectDeathHeaders(t, d, src, reason, "", src, reason, "")
+	}
+	if n := messageCount(t, guest, dlq); n != 0 {
+		t.Errorf("the default instance's queue of the same name holds %d messages, want 0", n)
+	}
+}
