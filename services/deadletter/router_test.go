@@ -169,3 +169,27 @@ func TestRouterRoutesInSourceInstance(t *testing.T) {
 		}
 	}
 }
+
+// A source queue declared a moment ago, not yet in the mirror, is caught
+// up with rather than taken for deleted.
+func TestRouterCatchesUpWithNewQueue(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	const fresh storage.QueueID = 41
+	q := topology.Queue{VHost: "/", Name: "fresh", ID: fresh, Node: "n1"}
+	val, err := topokv.EncodeQueue(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.kv.Put(ctx, topokv.QueueKey("acme", "/", "fresh"), val); err != nil {
+		t.Fatal(err)
+	}
+	// No wait for the mirror here.
+	if err := f.router.DeadLetter(ctx, []storage.DeadLetter{deadLetter(fresh)}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.node.take(); !slices.Equal(got, []storage.QueueID{acmeDead}) {
+		t.Errorf("appended to %v, want [%d]", got, acmeDead)
+	}
+}
