@@ -83,14 +83,19 @@ func TestNodeSeries(t *testing.T) {
 	if _, err := n.Append(ctx, pubs); err != nil {
 		t.Fatal(err)
 	}
-	// Uploads finish after Append returns: wait for the last one.
+	// Uploads finish after Append returns, and the node's hot figure is
+	// brought up to date at the end of the shard's next iteration: wait
+	// for both.
 	var out string
-	for {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 		out = metrics.Render(Samples(n.Metrics()))
-		if strings.Contains(out, `warren_queue_cold_messages{queue="q",vhost="/"} 10`+"\n") {
+		if strings.Contains(out, `warren_queue_cold_messages{queue="q",vhost="/"} 10`+"\n") &&
+			strings.Contains(out, "warren_tier_hot_messages 0\n") {
 			break
 		}
-		time.Sleep(time.Millisecond)
+		if time.Now().After(deadline) {
+			break // the checks below say what is missing
+		}
 	}
 	for _, line := range []string{
 		"warren_tier_cold_messages 10\n",
