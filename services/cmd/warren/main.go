@@ -45,6 +45,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return gatewayCmd(args[1:], stderr)
 	case "perf":
 		return perf.Main(args[1:], stdout, stderr)
+	case "instances", "vhosts", "users", "permissions", "queues", "exchanges", "definitions":
+		return cliCommand(args[0], args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return 0
@@ -66,6 +68,10 @@ commands:
   storage-node   run a storage node of the split deployment (gRPC service, registered in NATS)
   gateway        run an AMQP gateway of the split deployment (stateless; finds the rest through NATS)
   perf           run the load generator against an AMQP broker
+  instances, vhosts, users, queues, exchanges  create|list|delete through the provisioning API
+  permissions    set|list|delete through the provisioning API
+  definitions    export, or import FILE, through the provisioning API
+                 (API flags: --api URL, --token or --token-file, --instance, --output table|json)
   version        print the version
 `)
 }
