@@ -278,19 +278,24 @@ func writeJSON(w io.Writer, reply []byte) error {
 }
 
 // parseInterspersed parses flags given before, between and after the
-// positional arguments, which it returns.
+// positional arguments, which it returns; after "--" all are positional, so
+// a name may start with "-".
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
-	for {
+	for len(args) > 0 {
 		if err := fs.Parse(args); err != nil {
 			return nil, err
 		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
+		rest := fs.Args()
+		if len(rest) < len(args) && args[len(args)-len(rest)-1] == "--" {
+			return append(pos, rest...), nil
 		}
-		pos, args = append(pos, args[0]), args[1:]
+		if len(rest) > 0 {
+			pos, rest = append(pos, rest[0]), rest[1:]
+		}
+		args = rest
 	}
+	return pos, nil
 }
 
 func splitList(s string) []string {

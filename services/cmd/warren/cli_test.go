@@ -32,7 +32,10 @@ func runCLI(t *testing.T, api *fakeAPI, args ...string) (int, string, string) {
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	var stdout, stderr bytes.Buffer
-	code := run(append(args, "--api", srv.URL), &stdout, &stderr)
+	if len(args) >= 2 { // after the verb, so that a "--" in args stays last
+		args = append(args[:2:2], append([]string{"--api", srv.URL}, args[2:]...)...)
+	}
+	code := run(args, &stdout, &stderr)
 	return code, stdout.String(), stderr.String()
 }
 
@@ -53,6 +56,7 @@ func TestCLIRequests(t *testing.T) {
 		{[]string{"queues", "create", "/", "q", "--durable=false"}, "POST", "/v1/instances/default/queues", "Bearer env-token",
 			`{"durable":false,"name":"q","vhost":"/"}`},
 		{[]string{"exchanges", "delete", "v", "e.x", "--instance", "acme"}, "DELETE", "/v1/instances/acme/exchanges/v/e.x", "Bearer env-token", ""},
+		{[]string{"queues", "delete", "--instance", "acme", "/", "--", "-q"}, "DELETE", "/v1/instances/acme/queues/%2F/-q", "Bearer env-token", ""},
 		{[]string{"definitions", "export"}, "GET", "/v1/instances/default/definitions", "Bearer env-token", ""},
 	}
 	for _, tt := range tests {
