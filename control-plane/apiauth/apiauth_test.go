@@ -9,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
-	"github.com/warrenmq/warren/control-plane/natsembed"
+	"github.com/warrenmq/warren/control-plane/natsembed/natstest"
 )
 
 const admin = "0123456789abcdef-admin"
@@ -21,20 +19,7 @@ func openStore(t *testing.T) (*Store, context.Context) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
-	ns, err := natsembed.Start(natsembed.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.JetStream(t)
 	s, err := Open(ctx, js, admin)
 	if err != nil {
 		t.Fatal(err)

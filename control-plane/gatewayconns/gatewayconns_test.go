@@ -10,7 +10,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/warrenmq/warren/api/connadmin"
-	"github.com/warrenmq/warren/control-plane/natsembed"
+	"github.com/warrenmq/warren/control-plane/natsembed/natstest"
 )
 
 // gateway answers connadmin requests as a gateway with conns would.
@@ -41,16 +41,7 @@ func gateway(t *testing.T, nc *nats.Conn, id string, conns map[string][]connadmi
 }
 
 func TestListAndCloseAcrossGateways(t *testing.T) {
-	ns, err := natsembed.Start(natsembed.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc, _ := natstest.JetStream(t)
 	gateway(t, nc, "g1", map[string][]connadmin.Info{"acme": {{Name: "a -> g1"}}, "other": {{Name: "o -> g1"}}})
 	gateway(t, nc, "g2", map[string][]connadmin.Info{"acme": {{Name: "b -> g2"}}})
 	if err := nc.Flush(); err != nil {

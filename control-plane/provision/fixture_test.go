@@ -13,7 +13,7 @@ import (
 	pb "github.com/warrenmq/warren/api/provisionpb"
 	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/control-plane/apiauth"
-	"github.com/warrenmq/warren/control-plane/natsembed"
+	"github.com/warrenmq/warren/control-plane/natsembed/natstest"
 	"github.com/warrenmq/warren/control-plane/topo"
 )
 
@@ -31,20 +31,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	ns, err := natsembed.Start(natsembed.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.JetStream(t)
 	kv, err := topokv.OpenBucket(ctx, js)
 	if err != nil {
 		t.Fatal(err)

@@ -11,11 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/control-plane/apiauth"
-	"github.com/warrenmq/warren/control-plane/natsembed"
+	"github.com/warrenmq/warren/control-plane/natsembed/natstest"
 	"github.com/warrenmq/warren/control-plane/provision"
 	"github.com/warrenmq/warren/control-plane/topo"
 )
@@ -31,20 +29,7 @@ func newServer(t *testing.T) *httptest.Server {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	ns, err := natsembed.Start(natsembed.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.JetStream(t)
 	kv, err := topokv.OpenBucket(ctx, js)
 	if err != nil {
 		t.Fatal(err)

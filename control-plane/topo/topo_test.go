@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
@@ -19,7 +18,7 @@ import (
 	"github.com/warrenmq/warren/api/route"
 	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
-	"github.com/warrenmq/warren/control-plane/natsembed"
+	"github.com/warrenmq/warren/control-plane/natsembed/natstest"
 )
 
 const inst = "test"
@@ -29,20 +28,7 @@ func newService(t *testing.T) (*Service, context.Context) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
-	ns, err := natsembed.Start(natsembed.Options{DataDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := ns.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, js := natstest.JetStream(t)
 	kv, err := topokv.OpenBucket(ctx, js)
 	if err != nil {
 		t.Fatal(err)
