@@ -15,7 +15,6 @@ import (
 	pb "github.com/warrenmq/warren/api/provisionpb"
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/storage"
-	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/control-plane/apiauth"
 	"github.com/warrenmq/warren/control-plane/natsembed/natstest"
@@ -69,14 +68,7 @@ func newServer(t *testing.T) *server {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	_, js := natstest.JetStream(t)
-	kv, err := topokv.OpenBucket(ctx, js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := topokv.Watch(ctx, kv, slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv, m := natstest.Topology(ctx, t, js)
 	tokens, err := apiauth.Open(ctx, js, "mgmtapi-test-admin-token")
 	if err != nil {
 		t.Fatal(err)

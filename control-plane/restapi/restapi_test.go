@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/control-plane/apiauth"
 	"github.com/warrenmq/warren/control-plane/natsembed/natstest"
 	"github.com/warrenmq/warren/control-plane/provision"
@@ -30,14 +29,7 @@ func newServer(t *testing.T) *httptest.Server {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	_, js := natstest.JetStream(t)
-	kv, err := topokv.OpenBucket(ctx, js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := topokv.Watch(ctx, kv, slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv, m := natstest.Topology(ctx, t, js)
 	tokens, err := apiauth.Open(ctx, js, adminToken)
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,6 @@ import (
 	"github.com/warrenmq/warren/api/controlpb"
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/route"
-	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/control-plane/natsembed/natstest"
 )
@@ -29,14 +28,7 @@ func newService(t *testing.T) (*Service, context.Context) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	_, js := natstest.JetStream(t)
-	kv, err := topokv.OpenBucket(ctx, js)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := topokv.Watch(ctx, kv, slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
+	kv, m := natstest.Topology(ctx, t, js)
 	s := New(kv, m, nil, slog.Default())
 	if err := s.EnsureVHost(ctx, inst, "/"); err != nil {
 		t.Fatal(err)

@@ -3,11 +3,14 @@
 package natstest
 
 import (
+	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/control-plane/natsembed"
 )
 
@@ -30,4 +33,19 @@ func JetStream(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 		t.Fatal(err)
 	}
 	return nc, js
+}
+
+// Topology opens the topology bucket on js and a mirror watching it until
+// ctx ends: what every control-plane service reads and writes.
+func Topology(ctx context.Context, t testing.TB, js jetstream.JetStream) (jetstream.KeyValue, *topokv.Mirror) {
+	t.Helper()
+	kv, err := topokv.OpenBucket(ctx, js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := topokv.Watch(ctx, kv, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kv, m
 }
