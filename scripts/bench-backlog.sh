@@ -44,13 +44,7 @@ trap 'exit 130' INT TERM
 
 out="bench-results/backlog-$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
-if [[ -n ${WARREN_BIN:-} ]]; then
-	warren_bin=$WARREN_BIN
-else
-	log "bench: go build -o bin/warren ./services/cmd/warren"
-	go build -o bin/warren ./services/cmd/warren
-	warren_bin=bin/warren
-fi
+use_warren_bin
 
 # vmhwm PID: the process's peak RSS in MB.
 vmhwm() {
@@ -106,17 +100,9 @@ run_rabbitmq() {
 	row rabbitmq "$n" "$out/rabbitmq-$n.json" "$([[ -n $pid ]] && vmhwm "$pid" || echo "?")" "-" "-"
 }
 
-rabbitmq_up() {
-	[[ -n ${RABBITMQ_URL:-} ]] || return 1
-	local hostport=${RABBITMQ_URL#*://}
-	hostport=${hostport##*@}
-	hostport=${hostport%%/*}
-	port_open "${hostport%:*}" "${hostport##*:}"
-}
-
 for n in "${backlogs[@]}"; do
 	run_warren "$n"
-	if rabbitmq_up && ((n <= ${RABBITMQ_MAX_BACKLOG:-1000000})); then
+	if rabbitmq_available && ((n <= ${RABBITMQ_MAX_BACKLOG:-1000000})); then
 		run_rabbitmq "$n"
 	fi
 done

@@ -89,19 +89,6 @@ peak_rss() {
 	echo "$total kB"
 }
 
-# rabbitmq_available: RABBITMQ_URL is set and its host:port accepts TCP.
-rabbitmq_available() {
-	[[ -n ${RABBITMQ_URL:-} ]] || return 1
-	local hostport=${RABBITMQ_URL#*://} default_port=5672
-	[[ $RABBITMQ_URL == amqps://* ]] && default_port=5671
-	hostport=${hostport##*@}
-	hostport=${hostport%%/*}
-	hostport=${hostport%%\?*}
-	local host=${hostport%:*} port=${hostport##*:}
-	[[ $hostport == *:* ]] || port=$default_port
-	port_open "${host:-127.0.0.1}" "$port"
-}
-
 failed=0
 
 # run_matrix BROKER URL: every scenario against one broker.
@@ -167,13 +154,7 @@ print_table() {
 out="bench-results/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$out"
 
-if [[ -n ${WARREN_BIN:-} ]]; then
-	warren_bin=$WARREN_BIN
-else
-	log "bench: go build -o bin/warren ./services/cmd/warren"
-	go build -o bin/warren ./services/cmd/warren
-	warren_bin=bin/warren
-fi
+use_warren_bin
 
 peaks=()
 if [[ $bench_warren != 0 ]]; then

@@ -69,3 +69,27 @@ start_proc() {
 	log "bench: $name did not listen on 127.0.0.1:$port within 30 s"
 	exit 1
 }
+
+# rabbitmq_available: RABBITMQ_URL is set and its host:port accepts TCP.
+rabbitmq_available() {
+	[[ -n ${RABBITMQ_URL:-} ]] || return 1
+	local hostport=${RABBITMQ_URL#*://} default_port=5672
+	[[ $RABBITMQ_URL == amqps://* ]] && default_port=5671
+	hostport=${hostport##*@}
+	hostport=${hostport%%/*}
+	hostport=${hostport%%\?*}
+	local host=${hostport%:*} port=${hostport##*:}
+	[[ $hostport == *:* ]] || port=$default_port
+	port_open "${host:-127.0.0.1}" "$port"
+}
+
+# use_warren_bin: sets warren_bin to $WARREN_BIN, or builds bin/warren.
+use_warren_bin() {
+	if [[ -n ${WARREN_BIN:-} ]]; then
+		warren_bin=$WARREN_BIN
+		return
+	fi
+	log "bench: go build -o bin/warren ./services/cmd/warren"
+	go build -o bin/warren ./services/cmd/warren
+	warren_bin=bin/warren
+}
