@@ -4,7 +4,6 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -137,22 +136,10 @@ func (d *deleter) deleteRetrying(key string) bool {
 			return true
 		}
 		t.n.opts.Logger.Warn("tier: delete failed, retrying", "key", key, "err", err, "backoff", wait)
-		if !t.sleep(wait) {
+		if sleepCtx(t.ctx, wait) != nil {
 			return false
 		}
 		wait = min(2*wait, maxTierBackoff)
-	}
-}
-
-// sleep waits for d, or until the node stops (false).
-func (t *tiering) sleep(d time.Duration) bool {
-	tm := time.NewTimer(d)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return true
-	case <-t.ctx.Done():
-		return false
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"sync"
-	"time"
 	"unsafe"
 
 	"github.com/warrenmq/warren/api/storage"
@@ -155,10 +154,8 @@ func (t *tiering) fetchRetrying(r fetchReq) (tier.FetchResult, bool) {
 			return res, true
 		}
 		t.n.opts.Logger.Warn("tier: read failed, retrying", "queue", r.q, "err", err)
-		select {
-		case <-t.ctx.Done():
+		if sleepCtx(t.ctx, wait) != nil {
 			return res, false
-		case <-time.After(wait):
 		}
 		wait = min(2*wait, maxTierBackoff)
 	}

@@ -36,7 +36,7 @@ func (t *tiering) sweep() {
 			return
 		}
 		t.n.opts.Logger.Warn("tier: orphan sweep failed, retrying", "err", err, "backoff", wait)
-		if !t.sleep(wait) {
+		if sleepCtx(t.ctx, wait) != nil {
 			return
 		}
 		wait = min(2*wait, maxTierBackoff)

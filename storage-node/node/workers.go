@@ -162,7 +162,7 @@ func (o *outboxWorker) drainOne(r uint8) (bool, error) {
 	entries, err := o.n.db.ReadOutbox(r, o.from[r], outboxBatch)
 	if err != nil {
 		o.n.opts.Logger.Error("read dead-letter outbox", "err", err)
-		return false, o.sleep(outboxMaxBackoff)
+		return false, sleepCtx(o.ctx, outboxMaxBackoff)
 	}
 	if len(entries) == 0 {
 		return false, nil
@@ -194,21 +194,23 @@ func (o *outboxWorker) route(dls []storage.DeadLetter) error {
 			return nil
 		}
 		o.n.opts.Logger.Warn("dead-letter routing failed; retrying", "err", err, "backoff", backoff)
-		if err := o.sleep(backoff); err != nil {
+		if err := sleepCtx(o.ctx, backoff); err != nil {
 			return err
 		}
 		backoff = min(2*backoff, outboxMaxBackoff)
 	}
 }
 
-func (o *outboxWorker) sleep(d time.Duration) error {
+// sleepCtx waits for d; it returns ctx's error if ctx ends first (the
+// node is stopping). Every retry loop of the node's workers waits with it.
+func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return nil
-	case <-o.ctx.Done():
-		return o.ctx.Err()
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
