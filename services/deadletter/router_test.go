@@ -8,13 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
-	"github.com/warrenmq/warren/control-plane/natsembed"
+	"github.com/warrenmq/warren/control-plane/natsembed/natstest"
 )
 
 // recordingNode is a storage node that keeps what is appended to it.
@@ -59,29 +58,11 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	ns, err := natsembed.Start(natsembed.Options{DataDir: t.TempDir(), Listen: "127.0.0.1:0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ns.Shutdown)
-	nc, err := nats.Connect(ns.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
+	_, js := natstest.JetStream(t)
 	f := &fixture{node: &recordingNode{}}
-	if f.kv, err = topokv.OpenBucket(ctx, js); err != nil {
-		t.Fatal(err)
-	}
-	if f.mirror, err = topokv.Watch(ctx, f.kv, slog.Default()); err != nil {
-		t.Fatal(err)
-	}
+	f.kv, f.mirror = natstest.Topology(ctx, t, js)
 	f.router = &Router{Mirror: f.mirror, KV: f.kv, Log: slog.Default(),
 		Node: func(name string) (storage.Node, bool) { return f.node, name == "n1" }}
 	for inst, ids := range map[string][2]storage.QueueID{
