@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/warrenmq/warren/storage-node/objstore"
@@ -30,6 +31,12 @@ const tempPrefix = ".warren-tmp-"
 // Store is a folder-backed objstore.Store, safe for concurrent use.
 type Store struct {
 	root string // absolute, cleaned
+
+	// dirs orders directory pruning (write side) against a Put making its
+	// directory and temporary file (read side). Once the temporary file
+	// exists the directory is not empty and pruning cannot remove it, so a
+	// Put never loses its directory to a concurrent Delete.
+	dirs sync.RWMutex
 }
 
 var _ objstore.Store = (*Store)(nil)
@@ -96,21 +103,13 @@ func (s *Store) Put(ctx context.Context, key string, body []byte) error {
 }
 
 // createTemp creates a temporary file in dir, making dir (durably) first.
-// A concurrent Delete may prune an empty directory on the way, so a missing
-// directory is made again a few times before giving up.
 func (s *Store) createTemp(dir string) (*os.File, error) {
-	for attempt := 0; ; attempt++ {
-		err := s.mkdirAll(dir)
-		if err == nil {
-			var f *os.File
-			if f, err = os.CreateTemp(dir, tempPrefix+"*"); err == nil {
-				return f, nil
-			}
-		}
-		if !errors.Is(err, fs.ErrNotExist) || attempt == 3 {
-			return nil, err
-		}
+	s.dirs.RLock()
+	defer s.dirs.RUnlock()
+	if err := s.mkdirAll(dir); err != nil {
+		return nil, err
 	}
+	return os.CreateTemp(dir, tempPrefix+"*")
 }
 
 func writeSync(f *os.File, body []byte) error {
@@ -268,6 +267,8 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 // pruneDirs removes dir and its ancestors below the root while they are
 // empty; the first that is not (os.Remove fails) stops it.
 func (s *Store) pruneDirs(dir string) {
+	s.dirs.Lock()
+	defer s.dirs.Unlock()
 	for dir != s.root && strings.HasPrefix(dir, s.root+string(filepath.Separator)) {
 		if os.Remove(dir) != nil {
 			return
