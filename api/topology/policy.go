@@ -7,8 +7,10 @@ import (
 )
 
 // Policy is RabbitMQ's policy: settings for the queues or exchanges of a
-// vhost whose names match Pattern. Warren stores policies and exports them
-// with definitions; it does not apply them yet.
+// vhost whose names match Pattern. At most one applies to an entity
+// (PolicySet.Match); its definition combines with the entity's arguments
+// (Queue.EffectiveSpec, EffectiveAlternateExchange). Storage nodes apply
+// queue policies to their queues live, routers the alternate exchange.
 type Policy struct {
 	VHost      string         `json:"vhost"`
 	Name       string         `json:"name"`
@@ -29,13 +31,17 @@ const (
 const MaxPolicyKeys = 16
 
 // policyKeys are the definition keys Warren takes, with the check of each
-// value: the ones the issue lists, named as RabbitMQ names them.
+// value, named as RabbitMQ names them: the classic queue and exchange
+// keys that have an x-argument counterpart Warren implements.
 var policyKeys = map[string]func(any) error{
-	"message-ttl":          nonNegative,
-	"expires":              positive,
-	"max-length":           nonNegative,
-	"dead-letter-exchange": isString,
-	"alternate-exchange":   isString,
+	"message-ttl":             nonNegative,
+	"expires":                 positive,
+	"max-length":              nonNegative,
+	"max-length-bytes":        nonNegative,
+	"overflow":                isOverflow,
+	"dead-letter-exchange":    isString,
+	"dead-letter-routing-key": isString,
+	"alternate-exchange":      isString,
 }
 
 // CheckPolicy validates a policy as RabbitMQ's rabbit_policy does: a
@@ -98,6 +104,13 @@ func nonNegative(v any) error {
 func positive(v any) error {
 	if n, ok := policyInt(v); !ok || n < 1 {
 		return errors.New("must be a positive integer")
+	}
+	return nil
+}
+
+func isOverflow(v any) error {
+	if _, ok := overflowOf(v); !ok {
+		return errors.New("must be drop-head, reject-publish or reject-publish-dlx")
 	}
 	return nil
 }

@@ -22,6 +22,9 @@ func TestCheckPolicy(t *testing.T) {
 		{"fractional ttl", Policy{Name: "x", Pattern: ".*", Definition: map[string]any{"message-ttl": 1.5}}, false},
 		{"negative max-length", Policy{Name: "x", Pattern: ".*", Definition: map[string]any{"max-length": float64(-1)}}, false},
 		{"zero expires", Policy{Name: "x", Pattern: ".*", Definition: map[string]any{"expires": float64(0)}}, false},
+		{"new keys", Policy{Name: "x", Pattern: ".*", Definition: map[string]any{"max-length-bytes": float64(10),
+			"overflow": "reject-publish", "dead-letter-routing-key": "rk"}}, true},
+		{"unknown overflow", Policy{Name: "x", Pattern: ".*", Definition: map[string]any{"overflow": "drop-tail"}}, false},
 		{"dlx not a string", Policy{Name: "x", Pattern: ".*", Definition: map[string]any{"dead-letter-exchange": true}}, false},
 	}
 	for _, tc := range tests {
