@@ -19,6 +19,7 @@ type Index struct {
 	queues    map[nameKey]*topology.Queue
 	// bindingsTo counts bindings per destination, to find a queue's bindings on delete.
 	bindingsTo map[destKey]map[string]topology.Binding
+	policies   *topology.PolicySet // nil: none
 }
 
 type destKey struct {
@@ -29,6 +30,7 @@ type destKey struct {
 
 type exchangeEntry struct {
 	x        topology.Exchange
+	ae       string                      // the alternate exchange, policies applied
 	bindings map[string]topology.Binding // by binding ID
 	m        matcher                     // rebuilt when bindings change
 }
@@ -70,10 +72,11 @@ func (ix *Index) PutExchange(x topology.Exchange) {
 	k := nameKey{x.VHost, x.Name}
 	if e, ok := ix.exchanges[k]; ok {
 		e.x = x
+		e.ae = ix.alternateOf(x)
 		e.m = newMatcher(x.Type, e.bindings)
 		return
 	}
-	e := &exchangeEntry{x: x, bindings: map[string]topology.Binding{}}
+	e := &exchangeEntry{x: x, ae: ix.alternateOf(x), bindings: map[string]topology.Binding{}}
 	e.m = newMatcher(x.Type, e.bindings)
 	ix.exchanges[k] = e
 }

@@ -65,8 +65,8 @@ func (r *router) walk(start string) {
 			routed = true
 			r.follow(b, &work)
 		})
-		if !routed && e.x.AlternateExchange != "" {
-			work = append(work, e.x.AlternateExchange)
+		if !routed && e.ae != "" {
+			work = append(work, e.ae)
 		}
 	}
 }

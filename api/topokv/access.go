@@ -8,8 +8,9 @@ import (
 
 // Access is one instance's access records as the mirror holds them: the
 // instance record, its users and their permissions; what a gateway reads
-// to log a user in and check what it may do. It also holds the policies,
-// which nothing routes by yet. Read it only inside Mirror.ReadAccess.
+// to log a user in and check what it may do. It also holds the policies as
+// stored; the instance's route.Index holds them compiled, to apply them.
+// Read it only inside Mirror.ReadAccess.
 type Access struct {
 	instance *topology.Instance // nil while there is no record
 	users    map[string]topology.User
@@ -71,6 +72,18 @@ func (a *Access) Policies(fn func(topology.Policy)) {
 	}
 }
 
+// policySet compiles the instance's policies; nil when it has none.
+func (a *Access) policySet() *topology.PolicySet {
+	if len(a.policies) == 0 {
+		return nil
+	}
+	list := make([]topology.Policy, 0, len(a.policies))
+	for _, p := range a.policies {
+		list = append(list, p)
+	}
+	return topology.NewPolicySet(list)
+}
+
 func (a *Access) empty() bool {
 	return a.instance == nil && len(a.users) == 0 && len(a.perms) == 0 && len(a.policies) == 0
 }
@@ -92,6 +105,9 @@ func (m *Mirror) applyAccessLocked(pk parsedKey, e jetstream.KeyValueEntry) erro
 		err = a.put(pk, e.Value())
 	} else {
 		a.remove(pk)
+	}
+	if pk.kind == kindPolicy {
+		m.indexLocked(pk.inst).SetPolicies(a.policySet())
 	}
 	if a.empty() {
 		delete(m.mu.access, pk.inst)

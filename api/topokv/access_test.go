@@ -118,6 +118,9 @@ func TestMirrorFollowsAccessRecords(t *testing.T) {
 		if v, ok := ix.VHostRecord("v"); !ok || v.Name != "v" || v.Description != "d" {
 			t.Errorf("vhost %+v ok=%v", v, ok)
 		}
+		if p, ok := ix.QueuePolicy(&topology.Queue{VHost: "v", Name: "q1"}); !ok || p.Name != "cap" {
+			t.Errorf("the index does not apply the policy: %+v ok=%v", p, ok)
+		}
 	})
 	m.ReadAccess("other", func(a *Access) {
 		if _, ok := a.User("bob"); ok {
@@ -131,6 +134,11 @@ func TestMirrorFollowsAccessRecords(t *testing.T) {
 	m.ReadAccess("acme", func(a *Access) {
 		if _, ok := a.Instance(); ok || !a.empty() {
 			t.Error("deletes not applied")
+		}
+	})
+	m.Read("acme", func(ix *route.Index) {
+		if p, ok := ix.QueuePolicy(&topology.Queue{VHost: "v", Name: "q1"}); ok {
+			t.Errorf("the index still applies the deleted policy %+v", p)
 		}
 	})
 	n := 0

@@ -259,16 +259,22 @@ func (m *Mirror) applyLocked(e jetstream.KeyValueEntry) error {
 	if isAccessKind(pk.kind) {
 		return m.applyAccessLocked(pk, e)
 	}
-	ix := m.mu.instances[pk.inst]
-	if ix == nil {
-		ix = route.NewIndex()
-		m.mu.instances[pk.inst] = ix
-	}
+	ix := m.indexLocked(pk.inst)
 	if e.Operation() != jetstream.KeyValuePut {
 		m.removeLocked(ix, pk, e.Key())
 		return nil
 	}
 	return m.putLocked(ix, pk, e.Key(), e.Value())
+}
+
+// indexLocked is the instance's index, made on first use.
+func (m *Mirror) indexLocked(inst string) *route.Index {
+	ix := m.mu.instances[inst]
+	if ix == nil {
+		ix = route.NewIndex()
+		m.mu.instances[inst] = ix
+	}
+	return ix
 }
 
 func (m *Mirror) putLocked(ix *route.Index, pk parsedKey, key string, val []byte) error {
