@@ -128,6 +128,21 @@ func Deregister(ctx context.Context, kv jetstream.KeyValue, kind, name string) e
 	return kv.Delete(ctx, key(kind, name))
 }
 
+// Lookup returns the entry of one service; ok is false when it has none.
+func Lookup(ctx context.Context, kv jetstream.KeyValue, kind, name string) (e Entry, ok bool, err error) {
+	v, err := kv.Get(ctx, key(kind, name))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return Entry{}, false, nil
+	}
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("read %s %s: %w", kind, name, err)
+	}
+	if err := json.Unmarshal(v.Value(), &e); err != nil {
+		return Entry{}, false, fmt.Errorf("decode %s %s: %w", kind, name, err)
+	}
+	return e, true, nil
+}
+
 // List returns the entries of a kind that are alive now.
 func List(ctx context.Context, kv jetstream.KeyValue, kind string) ([]Entry, error) {
 	all, err := Entries(ctx, kv, kind)

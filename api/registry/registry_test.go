@@ -127,3 +127,21 @@ func TestHeartbeatRefreshesBytes(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+func TestLookup(t *testing.T) {
+	kv := startKV(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, ok, err := Lookup(ctx, kv, Gateway, "g1"); ok || err != nil {
+		t.Fatalf("unregistered gateway found: %v, %v", ok, err)
+	}
+	if err := Register(ctx, kv, Entry{Kind: Gateway, Name: "g1", Addr: "a:1"}, time.Second, slog.Default()); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok, err := Lookup(ctx, kv, Gateway, "g1"); !ok || err != nil || e.Addr != "a:1" {
+		t.Fatalf("registered gateway: %+v, %v, %v", e, ok, err)
+	}
+	if _, ok, _ := Lookup(ctx, kv, StorageNode, "g1"); ok {
+		t.Fatal("found under another kind")
+	}
+}
