@@ -65,6 +65,12 @@ type Config struct {
 	// ReplyRelay, when set, carries direct reply-to replies to the requester's
 	// gateway; nil means this gateway is the only one.
 	ReplyRelay ReplyRelay
+	// Seats, when set, counts each instance's connections across every
+	// gateway for max_connections and splits max_publish_rate among them.
+	// Nil means this gateway is the only one (warren serve): it counts its
+	// own connections in memory, which is then the exact cluster count,
+	// with no round trip on connection.open.
+	Seats Seats
 	// Product and Version go into connection.start's server properties.
 	Product, Version string
 	Log              *slog.Logger
@@ -79,6 +85,9 @@ func Prepare(c Config) *Config {
 	c = c.withDefaults()
 	c.replies = &replyRegistry{}
 	c.tenants = newTenants()
+	if c.Seats != nil {
+		c.Seats.Follow(c.tenants.setGateways)
+	}
 	if c.Perms == nil {
 		c.Perms = auth.NewPermissions(auth.MirrorDirectory{M: c.Mirror})
 	}

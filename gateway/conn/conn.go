@@ -246,7 +246,7 @@ func (c *Conn) cleanup() {
 	c.out.drain(time.Second)
 	_ = c.nc.Close()
 	if c.admitted {
-		c.cfg.tenants.leave(c.inst)
+		c.cfg.leaveConn(c.inst)
 	}
 	c.cancel()
 }

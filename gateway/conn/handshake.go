@@ -240,15 +240,15 @@ func (c *Conn) open() error {
 }
 
 // admit applies rabbit_reader's connection.open checks in its order: the
-// vhost exists, the connection limit (the instance's max_connections on
-// this gateway), then the user's access to the vhost; each refusal is 530.
+// vhost exists, the connection limit (the instance's max_connections,
+// across every gateway), then the user's access to the vhost; each refusal is 530.
 func (c *Conn) admit(vhost string) error {
 	exists := false
 	c.cfg.Mirror.Read(c.inst, func(ix *route.Index) { exists = ix.VHost(vhost) })
 	if !exists {
 		return reply.Errorf(reply.NotAllowed, "vhost %s not found", vhost)
 	}
-	if !c.cfg.tenants.admit(c.inst, c.quotas.MaxConnections) {
+	if !c.cfg.admitConn(c.inst, c.quotas.MaxConnections) {
 		return reply.Errorf(reply.NotAllowed, "access to vhost '%s' refused for user '%s': connection limit (%d) is reached",
 			vhost, c.user, c.quotas.MaxConnections)
 	}

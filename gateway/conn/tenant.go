@@ -6,24 +6,33 @@ import (
 )
 
 // tenants is this gateway's state per instance: its open connections, for
-// the max_connections quota, and its publish-rate bucket.
+// the max_connections quota when this gateway is the only one (with
+// several, Config.Seats counts them cluster-wide), and its publish-rate
+// bucket.
 //
-// Several gateways do not share it: each enforces an instance's quotas on
-// its own connections, so G gateways admit up to G × max_connections and
-// G × max_publish_rate (README "Quotas"). Exact cluster-wide counts would
-// put a NATS round trip in every connection open.
+// max_publish_rate is split evenly among the gateways serving connections
+// of the instance: each paces its own publishers at rate / gateways, with
+// the number of gateways as Seats last learned it. That is an
+// approximation: a gateway whose connections of the instance only consume
+// still takes a share, so its publishers elsewhere get less than the
+// quota, never more; and while a gateway joins, until the others learn of
+// it (their next sync), the instance may publish up to one share over.
 type tenants struct {
 	mu sync.Mutex
 	m  map[string]*tenant
+	// gateways is how many gateways serve each instance, as Seats reported
+	// it; absent means 1. Bounded by the instances this gateway served.
+	gateways map[string]int
 }
 
 type tenant struct {
 	conns int
+	quota uint32      // max_publish_rate as of the last connection.open
 	rate  *rateBucket // nil until the instance has a rate quota
 	gate  *Gate       // shut while the instance is past max_stored_bytes
 }
 
-func newTenants() *tenants { return &tenants{m: map[string]*tenant{}} }
+func newTenants() *tenants { return &tenants{m: map[string]*tenant{}, gateways: map[string]int{}} }
 
 func (t *tenants) getLocked(inst string) *tenant {
 	tn := t.m[inst]
@@ -80,12 +89,14 @@ func (t *tenants) gate(inst string) *Gate {
 	return tn.gate
 }
 
-// bucket returns the instance's publish-rate bucket at perSecond, nil when
-// perSecond is 0 (no limit). A changed quota retunes the shared bucket.
+// bucket returns the instance's publish-rate bucket at its share of
+// perSecond, nil when perSecond is 0 (no limit). A changed quota retunes
+// the shared bucket.
 func (t *tenants) bucket(inst string, perSecond uint32) *rateBucket {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	tn := t.getLocked(inst)
+	tn.quota = perSecond
 	if perSecond == 0 {
 		tn.rate = nil
 		return nil
@@ -93,8 +104,28 @@ func (t *tenants) bucket(inst string, perSecond uint32) *rateBucket {
 	if tn.rate == nil {
 		tn.rate = newRateBucket(perSecond, time.Now())
 	}
-	tn.rate.setRate(perSecond)
+	tn.rate.setRate(t.shareLocked(inst, perSecond))
 	return tn.rate
+}
+
+// setGateways records how many gateways serve inst and retunes its bucket
+// to the new share.
+func (t *tenants) setGateways(inst string, n int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if n <= 1 {
+		delete(t.gateways, inst)
+	} else {
+		t.gateways[inst] = n
+	}
+	if tn := t.m[inst]; tn != nil && tn.rate != nil {
+		tn.rate.setRate(t.shareLocked(inst, tn.quota))
+	}
+}
+
+// shareLocked is this gateway's part of an instance's rate quota.
+func (t *tenants) shareLocked(inst string, perSecond uint32) float64 {
+	return float64(perSecond) / float64(max(1, t.gateways[inst]))
 }
 
 // rateBucket is a token bucket holding up to one second of messages. A
@@ -112,9 +143,11 @@ func newRateBucket(perSecond uint32, now time.Time) *rateBucket {
 	return &rateBucket{rate: float64(perSecond), tokens: float64(perSecond), last: now}
 }
 
-func (b *rateBucket) setRate(perSecond uint32) {
+// setRate retunes the bucket; tokens above the new second's worth go.
+func (b *rateBucket) setRate(perSecond float64) {
 	b.mu.Lock()
-	b.rate = float64(perSecond)
+	b.rate = perSecond
+	b.tokens = min(b.tokens, perSecond)
 	b.mu.Unlock()
 }
 

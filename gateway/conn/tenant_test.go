@@ -1,6 +1,7 @@
 package conn
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -59,5 +60,65 @@ func TestBucketFollowsTheQuota(t *testing.T) {
 	b := ts.bucket("acme", 5)
 	if ts.bucket("acme", 50) != b || b.rate != 50 {
 		t.Fatal("the instance's connections do not share one retuned bucket")
+	}
+}
+
+// With several gateways serving an instance, each paces its publishers at
+// its share of the quota, retuned as gateways come and go.
+func TestBucketTakesThisGatewaysShare(t *testing.T) {
+	ts := newTenants()
+	ts.setGateways("acme", 4) // heard before the first connection.open
+	b := ts.bucket("acme", 100)
+	if b.rate != 25 || b.tokens != 25 {
+		t.Fatalf("rate %v with %v tokens, want a quarter of 100 each", b.rate, b.tokens)
+	}
+	ts.setGateways("acme", 2)
+	if b.rate != 50 {
+		t.Fatalf("rate %v after a gateway left, want 50", b.rate)
+	}
+	ts.setGateways("other", 5)
+	ts.setGateways("acme", 0) // the record is gone: this gateway alone
+	if b.rate != 100 {
+		t.Fatalf("rate %v serving alone, want the whole quota", b.rate)
+	}
+}
+
+// seatsStub answers Admit from a fixed count of the cluster's connections.
+type seatsStub struct {
+	total int
+	err   error
+}
+
+func (s *seatsStub) Admit(_ context.Context, _ string, max uint32) (bool, error) {
+	if s.err != nil {
+		return true, s.err
+	}
+	if max > 0 && s.total >= int(max) {
+		return false, nil
+	}
+	s.total++
+	return true, nil
+}
+
+func (s *seatsStub) Leave(context.Context, string) error { s.total--; return nil }
+func (s *seatsStub) Follow(func(string, int))            {}
+
+// With Seats the cluster's count decides, not this gateway's.
+func TestAdmitAsksSeats(t *testing.T) {
+	seats := &seatsStub{total: 3} // connections on other gateways
+	cfg := Prepare(Config{Seats: seats})
+	if cfg.admitConn("acme", 3) {
+		t.Fatal("admitted past the cluster's quota with no connection on this gateway")
+	}
+	if !cfg.admitConn("acme", 4) {
+		t.Fatal("refused under the cluster's quota")
+	}
+	cfg.leaveConn("acme")
+	if seats.total != 3 {
+		t.Fatalf("cluster count %d after open and close, want 3", seats.total)
+	}
+	seats.err = context.DeadlineExceeded
+	if !cfg.admitConn("acme", 1) {
+		t.Fatal("with the cluster count out of reach, the gateway's decision must stand")
 	}
 }
