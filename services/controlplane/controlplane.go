@@ -21,6 +21,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 
+	"github.com/warrenmq/warren/api/connquota"
 	"github.com/warrenmq/warren/api/controlgrpc"
 	"github.com/warrenmq/warren/api/controlpb"
 	"github.com/warrenmq/warren/api/registry"
@@ -92,7 +93,11 @@ func Run(ctx context.Context, o Options) error {
 		return fmt.Errorf("subscribe %s: %w", storage.QueueUnusedSubject, err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	go sweepDeadGateways(ctx, svc, c.Mirror, c.Registry, live, o.Log)
+	seatsKV, err := connquota.OpenBucket(ctx, c.JS)
+	if err != nil {
+		return err
+	}
+	go sweepDeadGateways(ctx, svc, c.Mirror, c.Registry, seatsKV, live, o.Log)
 	return serveAPIs(ctx, o, url, svc, c.Registry, mux)
 }
 

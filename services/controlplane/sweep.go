@@ -7,6 +7,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/warrenmq/warren/api/connquota"
 	"github.com/warrenmq/warren/api/registry"
 	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
@@ -18,7 +19,9 @@ import (
 // as when a RabbitMQ connection dies. A SIGKILLed gateway's queues so go
 // within the gateway timeout. (The storage node has already requeued the
 // dead gateway's unacked messages: its sessions ended with their streams.)
-func sweepDeadGateways(ctx context.Context, svc *topo.Service, m *topokv.Mirror, regKV jetstream.KeyValue, live registry.GatewayLiveness, log *slog.Logger) {
+// Its connections stop counting against their instances' max_connections
+// then too.
+func sweepDeadGateways(ctx context.Context, svc *topo.Service, m *topokv.Mirror, regKV, seatsKV jetstream.KeyValue, live registry.GatewayLiveness, log *slog.Logger) {
 	t := time.NewTicker(live.Sweep)
 	defer t.Stop()
 	judge := &gatewayJudge{live: live}
@@ -33,6 +36,7 @@ func sweepDeadGateways(ctx context.Context, svc *topo.Service, m *topokv.Mirror,
 			continue // without the list, deleting anything would be a guess
 		}
 		up := judge.alive(gateways, time.Now())
+		dropSeats(ctx, seatsKV, regKV, up, live, log)
 		for _, inst := range instanceNames(m) {
 			n, err := svc.DropOrphanedExclusive(ctx, inst, func(id string) bool { return up[id] })
 			if err != nil {
@@ -41,6 +45,26 @@ func sweepDeadGateways(ctx context.Context, svc *topo.Service, m *topokv.Mirror,
 				log.Info("removed exclusive queues of dead gateways", "instance", inst, "queues", n)
 			}
 		}
+	}
+}
+
+// dropSeats removes the connection counts of the gateways not up. A
+// gateway missing from up may have registered since the registry was read
+// and counted its first connections meanwhile: its own entry, read now,
+// keeps it.
+func dropSeats(ctx context.Context, seatsKV, regKV jetstream.KeyValue, up map[string]bool, live registry.GatewayLiveness, log *slog.Logger) {
+	keep := func(gw string) bool {
+		if up[gw] {
+			return true
+		}
+		e, ok, err := registry.Lookup(ctx, regKV, registry.Gateway, gw)
+		return err != nil || (ok && time.Since(e.Heartbeat) <= live.Stale)
+	}
+	n, err := connquota.DropGateways(ctx, seatsKV, keep)
+	if err != nil {
+		log.Warn("removing connection counts of dead gateways", "err", err)
+	} else if n > 0 {
+		log.Info("removed connection counts of dead gateways", "entries", n)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/warrenmq/warren/api/connquota"
 	"github.com/warrenmq/warren/api/registry"
 	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
@@ -74,8 +75,12 @@ func Run(ctx context.Context, o Options) error {
 	if err := watchAlarms(alarmCtx, c.NATS, c.Nodes, gate, o.Log); err != nil {
 		return err
 	}
+	seats, err := countSeats(ctx, c, id)
+	if err != nil {
+		return err
+	}
 	cfg := conn.Prepare(conn.Config{
-		Gate:     gate,
+		Gate: gate, Seats: seats,
 		Auth:     users(c.Mirror, o.TLSDomain),
 		Topology: control, Mirror: c.Mirror, Node: c.Nodes.Node, ClusterSync: tsync.Await,
 		ConsumerTimeout: o.ConsumerTimeout, Product: "Warren", Version: o.Version, Log: o.Log,
@@ -141,6 +146,21 @@ func serve(ctx context.Context, o Options, id string, srv *server.Server, regKV 
 	_ = srv.Shutdown(sctx)
 	_ = registry.Deregister(sctx, regKV, registry.Gateway, id)
 	return nil
+}
+
+// countSeats counts this gateway's connections in the cluster-wide record
+// that max_connections is checked against, and keeps its entries synced
+// until ctx ends. The gateway's id is new with each process, so a
+// restarted gateway starts with no entries; the control plane removes the
+// old process's.
+func countSeats(ctx context.Context, c *cluster.Conn, id string) (*connquota.Counter, error) {
+	kv, err := connquota.OpenBucket(ctx, c.JS)
+	if err != nil {
+		return nil, err
+	}
+	seats := connquota.NewCounter(kv, id)
+	go seats.Run(ctx)
+	return seats, nil
 }
 
 // users logs AMQP clients in against the instances' users in the mirror.
