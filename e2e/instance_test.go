@@ -243,8 +243,7 @@ func TestInstancesAreIsolated(t *testing.T) {
 }
 
 // TestInstanceQuotas: each quota breach gets RabbitMQ's error for the
-// matching limit. Connections are counted per gateway (README "Quotas"),
-// so this test keeps to one gateway.
+// matching limit. (quota_split_test.go counts connections across gateways.)
 func TestInstanceQuotas(t *testing.T) {
 	pending(t)
 	tn := newTenant(t, `{"max_connections":2,"max_channels_per_connection":2,"max_queues":2,"max_exchanges":1,"max_message_size":1024}`)
