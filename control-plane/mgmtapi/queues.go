@@ -20,7 +20,7 @@ func (a *API) listQueues(w http.ResponseWriter, r *http.Request, c *caller) erro
 	out := []queueJSON{}
 	for _, q := range list.GetQueues() {
 		if a.canSee(c, q.GetVhost()) {
-			out = append(out, a.queueJSONOf(q))
+			out = append(out, a.queueJSONOf(c.inst, q))
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -43,7 +43,7 @@ func (a *API) getQueue(w http.ResponseWriter, r *http.Request, c *caller) error 
 		ConsumerDetails []any `json:"consumer_details"`
 		Deliveries      []any `json:"deliveries"`
 		Incoming        []any `json:"incoming"`
-	}{a.queueJSONOf(q), []any{}, []any{}, []any{}})
+	}{a.queueJSONOf(c.inst, q), []any{}, []any{}, []any{}})
 	return nil
 }
 

@@ -63,12 +63,13 @@ func exchangeJSONOf(x *pb.Exchange) exchangeJSON {
 		AutoDelete: x.GetAutoDelete(), Internal: x.GetInternal(), Arguments: argsJSON(x.GetArguments())}
 }
 
-func (a *API) queueJSONOf(q *pb.Queue) queueJSON {
+func (a *API) queueJSONOf(inst string, q *pb.Queue) queueJSON {
 	st := q.GetStats()
 	out := queueJSON{Name: q.GetName(), VHost: q.GetVhost(), Durable: q.GetDurable(), AutoDelete: q.GetAutoDelete(),
 		Exclusive: q.GetExclusive(), Arguments: argsJSON(q.GetArguments()), Node: a.opts.Node, State: "running",
-		Type: "classic", EffectivePolicyDefinition: map[string]any{}, Consumers: st.GetConsumers(),
+		Type: "classic", Consumers: st.GetConsumers(),
 		MessageBytes: st.GetMessageBytesReady(), MessageBytesReady: st.GetMessageBytesReady()}
+	out.Policy, out.EffectivePolicyDefinition = a.queuePolicy(inst, q.GetVhost(), q.GetName())
 	if st == nil {
 		out.State = "down" // the owning storage node did not answer
 	}
