@@ -34,9 +34,9 @@ type Applier struct {
 	node   Node
 	log    *slog.Logger
 
-	specs   []storage.QueueSpec          // reused by every pass
+	specs   []storage.QueueSpec         // reused by every pass
 	applied map[storage.QueueID]applied // what each queue runs with, as far as known
-	gen     uint64                       // the mirror's access generation at the last pass
+	gen     uint64                      // the mirror's access generation at the last pass
 	pass    uint64
 }
 
