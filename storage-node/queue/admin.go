@@ -3,7 +3,9 @@ package queue
 import "github.com/warrenmq/warren/api/storage"
 
 // Purge removes every ready message (not the in-flight ones) and returns
-// how many. Purged messages are not dead-lettered, as in RabbitMQ.
+// how many. Purged messages are not dead-lettered, as in RabbitMQ. Owed
+// drops (owed.go) go with their lanes' records, unread, so their dead
+// letters are lost; the dead letters queued behind them go out now.
 func (q *Queue) Purge(fx Effects) uint64 {
 	n := uint64(q.ready)
 	for li := range q.lanes {
@@ -11,7 +13,8 @@ func (q *Queue) Purge(fx Effects) uint64 {
 	}
 	q.ready, q.readyBytes = 0, 0
 	q.nonEmpty = [4]uint64{}
-	q.expireStop = 0
+	q.expireStop, q.dropStopped = 0, false
+	q.payDrops(fx) // the cold ones went with their lanes
 	return n
 }
 
@@ -37,6 +40,7 @@ func (q *Queue) purgeLane(li uint8, fx Effects) {
 	}
 	l.mem.clear()
 	l.ready = 0
+	q.forgetOwed(li)
 	// Nothing is left to wait for, and the store drops the answer for the
 	// purged records, so no Resume may come.
 	l.waiting = false
@@ -45,9 +49,14 @@ func (q *Queue) purgeLane(li uint8, fx Effects) {
 // Delete ends the queue: its consumers are cancelled, its records and
 // metadata deleted. It returns the number of ready messages it held. The
 // queue must not be used afterwards; settlements of its in-flight messages
-// are simply lost with it.
+// are simply lost with it. Dead letters queued behind owed drops go out
+// first; those of the owed drops are lost, as in Purge.
 func (q *Queue) Delete(fx Effects) uint64 {
 	n := uint64(q.ready)
+	for li := range q.lanes {
+		q.forgetOwed(uint8(li))
+	}
+	q.payDrops(fx) // what left before the delete is still dead-lettered
 	for _, c := range q.cons.all {
 		fx.Cancelled(c)
 	}
@@ -105,7 +114,7 @@ func (q *Queue) expireLane(li uint8, now int64, fx Effects) bool {
 	for l.ready > 0 {
 		h := q.head(li)
 		if h == nil {
-			return !l.waiting
+			return !l.blocked()
 		}
 		if h.Expiry == 0 || now < h.Expiry {
 			return true
@@ -150,9 +159,9 @@ func (q *Queue) headExpiry(li uint8) int64 {
 		return 0
 	case len(l.requeued) > 0:
 		return l.requeued.peek().Expiry
-	case l.mem.len() > 0:
+	case l.mem.len() > 0 && l.owed == 0:
 		return l.mem.front().Expiry
-	case q.err != nil || l.waiting:
+	case q.err != nil || l.blocked():
 		return 0 // the head cannot be read yet; do not spin on it
 	}
 	return 1

@@ -72,24 +72,38 @@ func (q *Queue) overLimit() bool {
 }
 
 // dropHeads removes heads while over a limit (x-overflow drop-head),
-// dead-lettering them with reason maxlen.
+// dead-lettering them with reason maxlen. A head not readable yet is
+// owed (owed.go). The drop stops, and Resume goes on with it, when owing
+// cannot be exact: after an expiry sweep that stopped (its dead letters
+// come first, and how many is unknown until it is done), and on a byte
+// limit.
 func (q *Queue) dropHeads(now int64, fx Effects) {
 	for q.overLimit() {
+		if q.expireStop != 0 || q.dropStopped {
+			q.dropStopped = true
+			return
+		}
 		li := q.topLane()
 		if li < 0 {
 			return
 		}
 		e, fromStream, ok := q.pop(uint8(li))
 		if !ok {
-			return
+			if !q.owe(uint8(li)) {
+				return
+			}
+			continue
 		}
 		q.drop(uint8(li), e, fromStream, Maxlen, fx)
 	}
 }
 
 // drop removes a popped entry for good, dead-lettering it if the queue has
-// a dead-letter exchange.
+// a dead-letter exchange; behind drops still waiting, it waits its turn.
 func (q *Queue) drop(li uint8, e Entry, fromStream bool, reason Reason, fx Effects) {
+	if q.deferDrop(li, e, fromStream, reason) {
+		return
+	}
 	q.settleDetached(li, &e, fromStream, fx)
 	if q.spec.HasDLX {
 		fx.DeadLetter(q, e, reason)

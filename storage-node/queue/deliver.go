@@ -156,14 +156,23 @@ func (q *Queue) Settle(now int64, sess SessionID, id storage.MsgID, kind storage
 		q.requeue(&f)
 		q.expireAndDispatch(now, fx)
 	case storage.Reject:
-		q.release(&f, fx)
-		if q.spec.HasDLX {
-			fx.DeadLetter(q, f.e, Rejected)
-		}
+		q.reject(&f, fx)
 	default:
 		q.release(&f, fx)
 	}
 	return true
+}
+
+// reject ends an in-flight message rejected without requeue; behind drops
+// still waiting, its dead letter waits its turn (it stays unsettled).
+func (q *Queue) reject(f *inflight, fx Effects) {
+	if q.deferDrop(f.lane, f.e, false, Rejected) {
+		return
+	}
+	q.release(f, fx)
+	if q.spec.HasDLX {
+		fx.DeadLetter(q, f.e, Rejected)
+	}
 }
 
 // CloseSession removes the session's consumers and requeues every message

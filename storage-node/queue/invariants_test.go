@@ -15,11 +15,22 @@ func checkInvariants(q *Queue) string {
 	for _, f := range q.inflight {
 		inLane[f.lane]++
 	}
+	cold := map[uint8]int64{}
+	for _, d := range q.drops {
+		if d.cold {
+			cold[d.li]++
+		} else {
+			inLane[d.li]++ // unsettled until its turn
+		}
+	}
 	for li := range q.lanes {
 		l := &q.lanes[li]
-		lr := int64(len(l.requeued)) + int64(l.mem.len()) + l.diskN()
+		lr := int64(len(l.requeued)) + int64(l.mem.len()) + l.diskN() - l.owed
 		if lr != l.ready {
-			return fmt.Sprintf("lane %d: ready=%d but requeued+mem+disk=%d", li, l.ready, lr)
+			return fmt.Sprintf("lane %d: ready=%d but requeued+mem+disk-owed=%d", li, l.ready, lr)
+		}
+		if l.owed != cold[uint8(li)] || l.owed > int64(l.mem.len())+l.diskN() {
+			return fmt.Sprintf("lane %d: owed=%d, cold drops=%d, mem+disk=%d", li, l.owed, cold[uint8(li)], int64(l.mem.len())+l.diskN())
 		}
 		if (l.ready > 0) != (q.nonEmpty[li>>6]&(1<<(li&63)) != 0) {
 			return fmt.Sprintf("lane %d: nonEmpty bit disagrees with ready=%d", li, l.ready)

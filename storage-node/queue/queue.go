@@ -160,6 +160,10 @@ type lane struct {
 	// its disk part again until Resume (or a purge empties it), so neither
 	// dispatch nor the timers spin on it.
 	waiting bool
+	// owed: drop-head took this many of the lane's next stream records
+	// (mem's front, then the disk part's) out of ready before it could
+	// read them; they are dropped in Queue.drops' order (owed.go).
+	owed int64
 }
 
 func (l *lane) diskN() int64 { return l.disk[Durable].n + l.disk[Spill].n }
@@ -198,8 +202,13 @@ type Queue struct {
 	// expireStop is 1 + the lane where a sweep of expiry checks stopped
 	// on a waiting head (0: none); Resume sweeps on from there.
 	expireStop int
-	err        error
-	loadBuf    []Entry
+	// drops are the drops waiting for an owed record, and the dead
+	// letters queued behind them (owed.go); dropStopped: a drop-head
+	// stopped at a blocked head instead, and Resume goes on with it.
+	drops       []pendingDrop
+	dropStopped bool
+	err         error
+	loadBuf     []Entry
 }
 
 // New makes an empty queue. now is the current time in unix ms.

@@ -1,10 +1,6 @@
 package queue
 
-import (
-	"errors"
-
-	"github.com/warrenmq/warren/api/storage"
-)
+import "errors"
 
 // ErrNotReady is a Store.Load answer: the lane's next records exist but
 // cannot be read yet (a tiered segment still being fetched). The lane then
@@ -14,9 +10,10 @@ var ErrNotReady = errors.New("queue: records not readable yet")
 
 // Resume tells the queue that the reads its lanes wait for may succeed now.
 // It clears every waiting lane, then makes what the waiting stopped, in the
-// order a run that never waited makes it, only later: drop-head over a
-// limit, the sweep of expiry checks that stopped at a waiting head, then
-// gets, then deliveries to consumers. gets is the caller re-applying,
+// order a run that never waited makes it, only later: the drops of owed
+// heads and the dead letters queued behind them (owed.go), the sweep of
+// expiry checks that stopped at a waiting head, a drop-head that stopped,
+// then gets, then deliveries to consumers. gets is the caller re-applying,
 // through Get, the basic.gets that Get answered ErrNotReady, in arrival
 // order (nil when it holds none): they came before any credit granted
 // since. A Load may answer ErrNotReady again, and its lane waits again.
@@ -24,9 +21,10 @@ var ErrNotReady = errors.New("queue: records not readable yet")
 // timer, as it would have), so a Resume with nothing waiting, such as a
 // read-ahead landing, changes nothing.
 //
-// Not exact: a drop-head that stopped takes the heads of the lanes as they
-// are at Resume, so appends made while it waited (a higher lane, or a lane
-// the drops would have emptied) can change which messages it drops.
+// Drop-head is exact when it could owe the heads. Not exact: a drop-head
+// that stopped (a byte limit, or an expiry sweep waiting before it) takes
+// the heads of the lanes as they are at Resume, so appends and requeues
+// made while it waited can change which messages it drops.
 func (q *Queue) Resume(now int64, fx Effects, gets func()) {
 	if q.deleted {
 		return
@@ -34,12 +32,14 @@ func (q *Queue) Resume(now int64, fx Effects, gets func()) {
 	for li := range q.lanes {
 		q.lanes[li].waiting = false
 	}
-	if q.spec.Overflow == storage.DropHead {
-		q.dropHeads(now, fx) // over a limit only when a drop stopped
-	}
+	q.payDrops(fx)
 	if first := q.expireStop - 1; first >= 0 {
 		q.expireStop = 0
 		q.expireFrom(first, now, fx)
+	}
+	if q.dropStopped {
+		q.dropStopped = false
+		q.dropHeads(now, fx) // stops again while a sweep waits
 	}
 	if gets != nil {
 		gets()
@@ -56,5 +56,5 @@ func (q *Queue) stalled() bool {
 		return false
 	}
 	l := &q.lanes[top]
-	return l.waiting && len(l.requeued) == 0
+	return l.blocked() && len(l.requeued) == 0
 }

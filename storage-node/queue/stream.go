@@ -59,16 +59,23 @@ func (q *Queue) enqueue(li uint8, e Entry, fx Effects) {
 }
 
 // head is the next ready entry of the lane, loading from disk if needed;
-// nil when the lane has none (or the store failed).
+// nil when the lane has none (or the store failed, or it is blocked).
 func (q *Queue) head(li uint8) *Entry {
 	l := &q.lanes[li]
 	if len(l.requeued) > 0 {
 		return l.requeued.peek()
 	}
-	if l.mem.len() > 0 || q.load(li) {
+	if q.streamReady(l, li) {
 		return l.mem.front()
 	}
 	return nil
+}
+
+// streamReady reports whether mem holds the lane's next ready stream
+// record, reading it if needed. Owed records are not ready: mem's front,
+// if any, is one of them.
+func (q *Queue) streamReady(l *lane, li uint8) bool {
+	return l.owed == 0 && (l.mem.len() > 0 || q.read(li))
 }
 
 // pop detaches the lane's next ready entry. fromStream says it left the
@@ -79,7 +86,7 @@ func (q *Queue) pop(li uint8) (e Entry, fromStream, ok bool) {
 	switch {
 	case len(l.requeued) > 0:
 		e = l.requeued.pop()
-	case l.mem.len() > 0 || q.load(li):
+	case q.streamReady(l, li):
 		e = l.mem.pop()
 		q.charge(-e.cost())
 		fromStream = true
@@ -95,8 +102,8 @@ func (q *Queue) pop(li uint8) (e Entry, fromStream, ok bool) {
 	return e, fromStream, true
 }
 
-// load moves the next records of the lane's disk part into mem.
-func (q *Queue) load(li uint8) bool {
+// read moves the next records of the lane's disk part into mem.
+func (q *Queue) read(li uint8) bool {
 	l := &q.lanes[li]
 	if l.diskN() == 0 || q.err != nil || l.waiting {
 		return false
@@ -184,6 +191,10 @@ func (q *Queue) repairDisk(li uint8) {
 		}
 		l.disk[k] = span{}
 	}
+	// The owed records were counted out of ready already.
+	l.ready += l.owed
+	q.ready += l.owed
+	q.forgetOwed(li)
 	if l.ready <= 0 && len(l.requeued) == 0 && l.mem.len() == 0 {
 		l.ready = 0
 		q.clearNonEmpty(li)
