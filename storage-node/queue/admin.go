@@ -116,7 +116,7 @@ func (q *Queue) expireLane(li uint8, now int64, fx Effects) bool {
 		if h == nil {
 			return !l.blocked()
 		}
-		if h.Expiry == 0 || now < h.Expiry {
+		if x := q.expiryOfEntry(h); x == 0 || now < x {
 			return true
 		}
 		e, fromStream, _ := q.pop(li)
@@ -158,9 +158,9 @@ func (q *Queue) headExpiry(li uint8) int64 {
 	case l.ready == 0:
 		return 0
 	case len(l.requeued) > 0:
-		return l.requeued.peek().Expiry
+		return q.expiryOfEntry(l.requeued.peek())
 	case l.mem.len() > 0 && l.owed == 0:
-		return l.mem.front().Expiry
+		return q.expiryOfEntry(l.mem.front())
 	case q.err != nil || l.blocked():
 		return 0 // the head cannot be read yet; do not spin on it
 	}

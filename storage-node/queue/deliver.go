@@ -19,7 +19,7 @@ func (q *Queue) takeHead(now int64, fx Effects) (li uint8, e Entry, fromStream, 
 		if e, fromStream, ok = q.pop(li); !ok {
 			return 0, Entry{}, false, false
 		}
-		if e.Expiry == 0 || now < e.Expiry {
+		if x := q.expiryOfEntry(&e); x == 0 || now < x {
 			return li, e, fromStream, true
 		}
 		q.drop(li, e, fromStream, Expired, fx)

@@ -188,6 +188,7 @@ type Queue struct {
 	cons       consumerSet
 
 	ttl            bool          // some message may carry an expiry
+	pol            policyState   // SetEffective's (policy.go)
 	storedExpiry   bool          // some durable record may carry one
 	dhw            storage.MsgID // delivered mark handed to SaveMeta
 	dhwSynced      storage.MsgID // delivered mark known durable

@@ -109,6 +109,8 @@ func (e *env) exec(t *testing.T, c *script.Cmd) string {
 		return fmt.Sprintf("deadline=%d\n", e.q.Deadline())
 	case "budget":
 		e.budget.over = c.Has("over")
+	case "policy":
+		e.q.SetEffective(e.now, e.effective(t, c), e.rec)
 	default:
 		return e.inspect(t, c)
 	}
