@@ -125,7 +125,7 @@ func (s *shard) applyQueued(c cmd) result {
 
 func (s *shard) create(spec *storage.QueueSpec) result {
 	if qs := s.queues[spec.ID]; qs != nil {
-		if *qs.q.Spec() != *spec {
+		if *qs.q.Declared() != *spec { // a policy may have changed the effective one
 			return result{err: reply.Errorf(reply.PreconditionFailed,
 				"queue '%s' in vhost '%s' exists on this storage node with a different spec", spec.Name, spec.VHost)}
 		}

@@ -1,0 +1,41 @@
+package node
+
+import (
+	"context"
+
+	"github.com/warrenmq/warren/api/storage"
+)
+
+// AppendQueueSpecs appends the declared spec of every queue of the node,
+// in no order: what a policy applier works its effective specs out from.
+func (n *Node) AppendQueueSpecs(dst []storage.QueueSpec) []storage.QueueSpec {
+	n.reg.mu.RLock()
+	defer n.reg.mu.RUnlock()
+	for _, s := range n.reg.live {
+		dst = append(dst, *s)
+	}
+	return dst
+}
+
+// SetEffective makes a queue run with the limits and dead-letter target of
+// spec, its declared spec with a policy applied (queue.SetEffective says
+// what changes at once: drops over a new length limit, expiry under a new
+// TTL). Only spec.ID and those fields are read. The effective spec is not
+// persisted: after a restart the queue runs as declared until its applier
+// sets it again. A missing queue is a 404.
+func (n *Node) SetEffective(ctx context.Context, spec storage.QueueSpec) error {
+	var err error
+	_, callErr := n.call(ctx, n.shardOf(spec.ID), cmd{kind: cmdFunc, fn: func(s *shard) {
+		qs := s.queues[spec.ID]
+		if qs == nil {
+			err = n.notFound(spec.ID)
+			return
+		}
+		s.touch(qs)
+		qs.q.SetEffective(s.now, spec, &s.fx)
+	}})
+	if callErr != nil {
+		return callErr
+	}
+	return err
+}
