@@ -1,7 +1,7 @@
 // Package storagenode runs a storage node as its own process — `warren
 // storage-node` in the split deployment: the node on Pebble, its gRPC
-// service, its entry in the registry, and dead-letter routing to whichever
-// node owns the target queue.
+// service, its entry in the registry, dead-letter routing to whichever
+// node owns the target queue, and the policies of its queues.
 package storagenode
 
 import (
@@ -25,6 +25,7 @@ import (
 	"github.com/warrenmq/warren/services/deadletter"
 	"github.com/warrenmq/warren/services/metrics"
 	"github.com/warrenmq/warren/services/metrics/nodemetrics"
+	"github.com/warrenmq/warren/services/policies"
 	"github.com/warrenmq/warren/services/tiering"
 	"github.com/warrenmq/warren/storage-node/node"
 )
@@ -102,6 +103,7 @@ func serve(ctx context.Context, o Options, c *cluster.Conn, ln net.Listener) err
 	}
 	defer n.Close()
 	c.Nodes.SetLocal(o.Name, n)
+	go policies.New(c.Mirror, n, o.Log).Run(ctx)
 	tsync, err := cluster.NewTopologySync(c, o.Log) // its dead letters route by its mirror
 	if err != nil {
 		return err
