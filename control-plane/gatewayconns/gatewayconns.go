@@ -1,5 +1,5 @@
 // Package gatewayconns lists and closes the AMQP connections the gateways
-// hold, for the management API, over the connadmin request/reply
+// hold, and lists their channels and consumers, for the management API, over the connadmin request/reply
 // protocol on core NATS: a request goes to every gateway, and the replies
 // are gathered until every live gateway has answered or the deadline
 // passes (a gateway that does not answer in time is left out).
@@ -41,6 +41,34 @@ func (c *Client) List(ctx context.Context, inst string) ([]connadmin.Info, error
 		var r connadmin.ListReply
 		if json.Unmarshal(data, &r) == nil {
 			out = append(out, r.Connections...)
+		}
+		return false
+	})
+	return out, err
+}
+
+// Channels returns the channels of the instance's connections on every
+// gateway that answered.
+func (c *Client) Channels(ctx context.Context, inst string) ([]connadmin.Channel, error) {
+	var out []connadmin.Channel
+	err := c.gather(ctx, connadmin.ChannelsSubject, connadmin.ListRequest{Instance: inst}, func(data []byte) bool {
+		var r connadmin.ChannelsReply
+		if json.Unmarshal(data, &r) == nil {
+			out = append(out, r.Channels...)
+		}
+		return false
+	})
+	return out, err
+}
+
+// Consumers returns the consumers of the instance's connections on every
+// gateway that answered.
+func (c *Client) Consumers(ctx context.Context, inst string) ([]connadmin.Consumer, error) {
+	var out []connadmin.Consumer
+	err := c.gather(ctx, connadmin.ConsumersSubject, connadmin.ListRequest{Instance: inst}, func(data []byte) bool {
+		var r connadmin.ConsumersReply
+		if json.Unmarshal(data, &r) == nil {
+			out = append(out, r.Consumers...)
 		}
 		return false
 	})

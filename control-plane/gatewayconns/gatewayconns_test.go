@@ -68,3 +68,50 @@ func TestListAndCloseAcrossGateways(t *testing.T) {
 		}
 	}
 }
+
+// answer has a stub gateway answer subject with reply(instance).
+func answer(t *testing.T, nc *nats.Conn, subject string, reply func(inst string) any) {
+	t.Helper()
+	_, err := nc.Subscribe(subject, func(m *nats.Msg) {
+		var req connadmin.ListRequest
+		_ = json.Unmarshal(m.Data, &req)
+		b, _ := json.Marshal(reply(req.Instance))
+		_ = m.Respond(b)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestChannelsAndConsumersAcrossGateways(t *testing.T) {
+	nc, _ := natstest.JetStream(t)
+	for _, gw := range []string{"g1", "g2"} {
+		answer(t, nc, connadmin.ChannelsSubject, func(inst string) any {
+			return connadmin.ChannelsReply{Gateway: gw, Channels: []connadmin.Channel{{Name: inst + " on " + gw}}}
+		})
+		answer(t, nc, connadmin.ConsumersSubject, func(inst string) any {
+			return connadmin.ConsumersReply{Gateway: gw, Consumers: []connadmin.Consumer{{ConsumerTag: inst + " on " + gw}}}
+		})
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	c := New(nc, func(context.Context) int { return 2 })
+	c.wait = time.Minute
+	chs, err := c.Channels(context.Background(), "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, ch := range chs {
+		names = append(names, ch.Name)
+	}
+	sort.Strings(names)
+	if len(names) != 2 || names[0] != "acme on g1" || names[1] != "acme on g2" {
+		t.Errorf("channels %v: want acme's from each gateway", names)
+	}
+	cons, err := c.Consumers(context.Background(), "acme")
+	if err != nil || len(cons) != 2 {
+		t.Fatalf("consumers %v (%v): want one from each gateway", cons, err)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/warrenmq/warren/api/amqp"
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/api/topology"
@@ -20,6 +21,8 @@ type consumer struct {
 	queue     *topology.Queue
 	sess      *nodeSession
 	noAck     bool
+	exclusive bool
+	args      amqp.Table         // as basic.consume gave them, for the management API
 	announced bool               // consume-ok written; deliveries may follow it
 	pending   []storage.Delivery // arrived before consume-ok was written
 	cs        creditState
@@ -103,7 +106,7 @@ func (ch *channel) consume(m *wire.BasicConsume) error {
 	if err != nil {
 		return err
 	}
-	cons := &consumer{tag: tag, queue: q, sess: sess, noAck: m.NoAck}
+	cons := &consumer{tag: tag, queue: q, sess: sess, noAck: m.NoAck, exclusive: m.Exclusive, args: m.Arguments}
 	ch.mu.Lock()
 	ch.consumers[tag] = cons
 	credit, unlimited := ch.openingCreditLocked(cons)

@@ -16,8 +16,9 @@ import (
 )
 
 // ConnAdmin answers the control plane's connadmin requests for one
-// gateway's connections: it lists them and closes one on request, for
-// the management API's /api/connections.
+// gateway's connections: it lists them, their channels and consumers, and
+// closes one on request, for the management API's /api/connections,
+// /api/channels and /api/consumers.
 type ConnAdmin struct {
 	ID  string // the gateway's id, reported as each connection's node
 	Srv *server.Server
@@ -30,6 +31,7 @@ func (g *ConnAdmin) Serve(nc *nats.Conn) ([]*nats.Subscription, error) {
 	var subs []*nats.Subscription
 	for subject, h := range map[string]nats.MsgHandler{
 		connadmin.ListSubject: g.answerList, connadmin.CloseSubject: g.answerClose,
+		connadmin.ChannelsSubject: g.answerChannels, connadmin.ConsumersSubject: g.answerConsumers,
 	} {
 		sub, err := nc.Subscribe(subject, h)
 		if err != nil {
