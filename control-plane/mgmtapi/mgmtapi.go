@@ -12,6 +12,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	pb "github.com/warrenmq/warren/api/provisionpb"
 	"github.com/warrenmq/warren/api/topokv"
@@ -36,13 +37,19 @@ type Options struct {
 	// MaxBodyBytes caps a request body (0: DefaultMaxBodyBytes), and
 	// MaxDefinitionsBytes a definitions import (0: DefaultMaxDefinitionsBytes).
 	MaxBodyBytes, MaxDefinitionsBytes int64
-	Log                               *slog.Logger
+	// Alarms reports the storage nodes' resource alarms, for the node's
+	// mem_alarm and disk_free_alarm and the health checks (nil: none).
+	Alarms Alarms
+	Log    *slog.Logger
 }
 
-// Connections lists and closes the AMQP connections of an instance; the
-// gateways hold them (nil: none are listed).
+// Connections lists and closes the AMQP connections of an instance, and
+// lists their channels and consumers; the gateways hold them (nil: none
+// are listed).
 type Connections interface {
 	List(ctx context.Context, instance string) ([]Connection, error)
+	Channels(ctx context.Context, instance string) ([]Channel, error)
+	Consumers(ctx context.Context, instance string) ([]Consumer, error)
 	// Close closes one connection with 320 CONNECTION_FORCED and reason;
 	// found is false when no gateway has it.
 	Close(ctx context.Context, instance, name, reason string) (found bool, err error)
@@ -54,6 +61,8 @@ type API struct {
 	mirror *topokv.Mirror
 	conns  Connections
 	opts   Options
+	// started is when the API began serving: the node's uptime.
+	started time.Time
 }
 
 // Handler returns the API, to be mounted at "/api/".
@@ -70,7 +79,7 @@ func Handler(svc pb.ProvisioningServer, mirror *topokv.Mirror, conns Connections
 	if o.Log == nil {
 		o.Log = slog.Default()
 	}
-	a := &API{svc: svc, mirror: mirror, conns: conns, opts: o}
+	a := &API{svc: svc, mirror: mirror, conns: conns, opts: o, started: time.Now()}
 	mux := http.NewServeMux()
 	a.routes(mux)
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) { writeError(w, errNotFound) })

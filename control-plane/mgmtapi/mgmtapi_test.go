@@ -65,6 +65,13 @@ type server struct {
 
 func newServer(t *testing.T) *server {
 	t.Helper()
+	return newServerWith(t, nil, nil)
+}
+
+// newServerWith is newServer with the gateways' connections and the
+// storage nodes' alarms answered by conns and alarms.
+func newServerWith(t *testing.T, conns Connections, alarms Alarms) *server {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	_, js := natstest.JetStream(t)
@@ -78,7 +85,7 @@ func newServer(t *testing.T) *server {
 	if err := svc.EnsureDefault(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h := Handler(svc, m, nil, Options{DefaultInstance: topology.DefaultInstance, MaxBodyBytes: 4096})
+	h := Handler(svc, m, conns, Options{DefaultInstance: topology.DefaultInstance, MaxBodyBytes: 4096, Alarms: alarms})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", h)
 	s := &server{Server: httptest.NewServer(mux), svc: svc, admin: apiauth.WithPrincipal(ctx, apiauth.Principal{Admin: true})}

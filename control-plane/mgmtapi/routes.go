@@ -39,6 +39,9 @@ func (a *API) routes(mux *http.ServeMux) {
 	a.bindingRoutes(mux)
 	a.policyRoutes(mux)
 	a.connectionRoutes(mux)
+	a.channelRoutes(mux)
+	a.nodeRoutes(mux)
+	a.healthRoutes(mux)
 }
 
 // handle registers pattern behind basic auth and its gate.
