@@ -84,6 +84,7 @@ func Run(ctx context.Context, o Options) error {
 		AdminToken: o.AdminToken, DataDir: o.DataDir, Endpoint: o.AMQPEndpoint,
 		JS: c.JS, TopoKV: c.TopoKV, Mirror: c.Mirror, Topo: svc, Log: o.Log,
 		NATS: c.NATS, Gateways: liveGateways(c.Registry), AMQPPort: endpointPort(o.AMQPEndpoint),
+		Alarms: provisioning.RegistryAlarms(c.Registry),
 	})
 	if err != nil {
 		return err

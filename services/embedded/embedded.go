@@ -22,6 +22,7 @@ import (
 	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
+	"github.com/warrenmq/warren/control-plane/mgmtapi"
 	"github.com/warrenmq/warren/control-plane/natsembed"
 	"github.com/warrenmq/warren/control-plane/topo"
 	"github.com/warrenmq/warren/gateway/auth"
@@ -196,6 +197,7 @@ func (b *broker) startControlPlane(ctx context.Context) error {
 		AdminToken: b.o.AdminToken, DataDir: b.o.DataDir, Endpoint: b.amqpEndpoint(),
 		JS: b.js, TopoKV: b.kv, Mirror: b.mirror, Topo: b.topo, Log: b.o.Log,
 		NATS: b.nc, Gateways: func(context.Context) int { return 1 }, AMQPPort: portOf(b.o.AMQPAddr),
+		Alarms: b.alarms,
 	})
 	if err != nil {
 		return err
@@ -208,6 +210,16 @@ func (b *broker) startControlPlane(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// alarms are the storage node's, for the management API.
+func (b *broker) alarms(context.Context) ([]mgmtapi.Alarm, error) {
+	n := b.live.Load()
+	if n == nil {
+		return nil, nil
+	}
+	memory, disk := n.Alarms()
+	return provisioning.NodeAlarms(nodeName, memory, disk), nil
 }
 
 // amqpEndpoint is Options.AMQPEndpoint, or the AMQP address as a URL, with

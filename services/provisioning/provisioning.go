@@ -46,7 +46,10 @@ type Config struct {
 	Gateways func(ctx context.Context) int
 	// AMQPPort is reported in the management API's overview.
 	AMQPPort int
-	Log      *slog.Logger
+	// Alarms reports the storage nodes' resource alarms to the management
+	// API's nodes and health checks.
+	Alarms mgmtapi.Alarms
+	Log    *slog.Logger
 }
 
 // Mount gives the default instance what a fresh RabbitMQ node has (once),
@@ -72,7 +75,7 @@ func Mount(ctx context.Context, mux *http.ServeMux, c Config) error {
 		mux.Handle(p, h)
 	}
 	mux.Handle("/api/", mgmtapi.Handler(svc, c.Mirror, connections(c), mgmtapi.Options{
-		DefaultInstance: topology.DefaultInstance, AMQPPort: c.AMQPPort, Log: c.Log}))
+		DefaultInstance: topology.DefaultInstance, AMQPPort: c.AMQPPort, Alarms: c.Alarms, Log: c.Log}))
 	return nil
 }
 
