@@ -18,7 +18,7 @@ func checkInvariants(q *Queue) string {
 	cold := map[uint8]int64{}
 	for _, d := range q.drops {
 		if d.cold {
-			cold[d.li]++
+			cold[d.li] += d.n
 		} else {
 			inLane[d.li]++ // unsettled until its turn
 		}

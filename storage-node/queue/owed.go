@@ -17,13 +17,21 @@ package queue
 // dead letter (dropped, expired, rejected) queues behind it, held in the
 // lane's unsettled set, so the dead letters keep the order of a run that
 // never waited and each record is deleted in the batch of its dead letter.
+// Up to maxHeldDrops: past that, they go out at once, ahead of the owed
+// ones, so a deep drop (a policy lowering the limit) does not hold its
+// hot messages in memory until a fetch lands.
 
-// pendingDrop is a drop waiting its turn. cold: an owed drop, of its
-// lane's next owed stream record, not read yet (e is empty); otherwise e
-// left the queue behind an owed drop and is in its lane's unsettled set.
+// maxHeldDrops bounds the drops queued behind an owed one (each holds its
+// message in memory); a run of owed drops of one lane counts once.
+const maxHeldDrops = 4096
+
+// pendingDrop is a drop waiting its turn. cold: the next n owed stream
+// records of lane li, not read yet (e is empty); otherwise e left the
+// queue behind an owed drop and is in its lane's unsettled set.
 type pendingDrop struct {
 	e      Entry
 	reason Reason
+	n      int64
 	li     uint8
 	cold   bool
 }
@@ -52,7 +60,11 @@ func (q *Queue) owe(li uint8) bool {
 		q.clearNonEmpty(li)
 	}
 	// The bytes leave readyBytes when the record is read (payDrops).
-	q.drops = append(q.drops, pendingDrop{li: li, reason: Maxlen, cold: true})
+	if k := len(q.drops) - 1; k >= 0 && q.drops[k].cold && q.drops[k].li == li {
+		q.drops[k].n++
+	} else {
+		q.drops = append(q.drops, pendingDrop{li: li, reason: Maxlen, n: 1, cold: true})
+	}
 	return true
 }
 
@@ -61,7 +73,7 @@ func (q *Queue) owe(li uint8) bool {
 // meaning: such an entry joins the unsettled set, so the floor keeps its
 // record until payDrops deletes it.
 func (q *Queue) deferDrop(li uint8, e Entry, fromStream bool, reason Reason) bool {
-	if len(q.drops) == 0 || !q.spec.HasDLX {
+	if len(q.drops) == 0 || len(q.drops) >= maxHeldDrops || !q.spec.HasDLX {
 		return false
 	}
 	if fromStream {
@@ -76,7 +88,8 @@ func (q *Queue) deferDrop(li uint8, e Entry, fromStream bool, reason Reason) boo
 // again) or when the store failed.
 func (q *Queue) payDrops(fx Effects) {
 	for len(q.drops) > 0 {
-		d := q.drops[0]
+		d := &q.drops[0]
+		e := d.e
 		if d.cold {
 			l := &q.lanes[d.li]
 			if l.mem.len() == 0 && !q.read(d.li) {
@@ -85,13 +98,16 @@ func (q *Queue) payDrops(fx Effects) {
 				}
 				continue // repairDisk found the records gone, and took d off
 			}
-			d.e = q.takeOwed(d.li)
+			e = q.takeOwed(d.li)
 		}
-		q.drops[0] = pendingDrop{}
-		q.drops = q.drops[1:]
-		q.settleDetached(d.li, &d.e, d.cold, fx)
+		li, reason, cold := d.li, d.reason, d.cold
+		if d.n--; d.n <= 0 {
+			q.drops[0] = pendingDrop{}
+			q.drops = q.drops[1:]
+		}
+		q.settleDetached(li, &e, cold, fx)
 		if q.spec.HasDLX {
-			fx.DeadLetter(q, d.e, d.reason)
+			fx.DeadLetter(q, e, reason)
 		}
 	}
 	q.drops = nil
