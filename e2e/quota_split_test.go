@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 )
@@ -114,4 +115,50 @@ func TestConnectionQuotaFreedByKilledGateway(t *testing.T) {
 		}
 		return err == nil
 	}, splitGatewayTimeout+failoverSlack, "a connection through gateway 1 once gateway 2 is dead (last: %v)", &err)
+}
+
+// TestPublishRateSplitAcrossGateways: an instance's max_publish_rate is
+// shared by the gateways serving its connections, so publishers on two
+// gateways together are paced at the quota, not at twice it.
+func TestPublishRateSplitAcrossGateways(t *testing.T) {
+	pending(t)
+	if !splitShape() || usingExternalBroker() {
+		t.Skip("needs the split deployment (E2E_SHAPE=split)")
+	}
+	brokerURL(t) // starts the deployment
+	tn := newTenant(t, `{"max_publish_rate":100}`)
+	tn.user(t, "app", "pw")
+	tn.permit(t, "/", "app", ".*", ".*", ".*")
+	// A gateway learns how many serve the instance when it reads its
+	// record: gateway 2 at its connection (after gateway 1's first),
+	// gateway 1 at its second.
+	q := declareQueue(t, tenantChannel(t, dialProvisioned(t, tn.url(t, 0, "app", "pw", "/"))), "paced", nil).Name
+	pubs := []*amqp.Connection{dialProvisioned(t, tn.url(t, 1, "app", "pw", "/")), dialProvisioned(t, tn.url(t, 0, "app", "pw", "/"))}
+	const n = 200
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, conn := range pubs {
+		ch := confirmOn(t, conn)
+		confirms := ch.NotifyPublish(make(chan amqp.Confirmation, n))
+		wg.Go(func() {
+			for i := range n {
+				if err := ch.Publish("", q, false, false, text("m")); err != nil {
+					t.Errorf("publish %d: %v", i, err)
+					return
+				}
+			}
+			for range n {
+				<-confirms
+			}
+		})
+	}
+	wg.Wait()
+	// Each gateway's share is 50/s with a second's burst: 200 messages
+	// take 3 s. At the whole quota on each gateway they would take 1 s.
+	if elapsed := time.Since(start); elapsed < 2*time.Second {
+		t.Errorf("2 × %d messages through two gateways took %v at max_publish_rate 100; want at least 2s", n, elapsed)
+	}
+	if got := messageCount(t, tenantChannel(t, pubs[0]), q); got != 2*n {
+		t.Errorf("%d messages stored, want all %d", got, 2*n)
+	}
 }
