@@ -33,6 +33,7 @@ import (
 	"github.com/warrenmq/warren/services/gatewayd"
 	"github.com/warrenmq/warren/services/metrics"
 	"github.com/warrenmq/warren/services/metrics/nodemetrics"
+	"github.com/warrenmq/warren/services/policies"
 	"github.com/warrenmq/warren/services/provisioning"
 	"github.com/warrenmq/warren/services/tiering"
 	"github.com/warrenmq/warren/storage-node/node"
@@ -179,6 +180,7 @@ func (b *broker) startStorage(ctx context.Context) error {
 	b.node = n
 	b.live.Store(n)
 	b.topo.SetNodes(topo.StaticNodes{nodeName: n})
+	go policies.New(b.mirror, n, b.o.Log).Run(ctx)
 	return nil
 }
 
