@@ -14,8 +14,9 @@ import (
 	"github.com/warrenmq/warren/api/topology"
 )
 
-// PutPolicy creates or replaces a policy. Policies are kept and exported
-// only: nothing applies them to queues or exchanges yet.
+// PutPolicy creates or replaces a policy. It answers once the control
+// plane's mirror has it; the storage nodes and gateways apply it as their
+// mirrors get it (services/policies, route.Index.SetPolicies).
 func (s *Service) PutPolicy(ctx context.Context, req *pb.PutPolicyRequest) (*pb.Policy, error) {
 	p := topology.Policy{VHost: req.GetVhost(), Name: req.GetName(), Pattern: req.GetPattern(),
 		ApplyTo: cmp.Or(req.GetApplyTo(), topology.ApplyToAll), Priority: int(req.GetPriority()),
