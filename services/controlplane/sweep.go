@@ -3,6 +3,7 @@ package controlplane
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -25,6 +26,7 @@ func sweepDeadGateways(ctx context.Context, svc *topo.Service, m *topokv.Mirror,
 	t := time.NewTicker(live.Sweep)
 	defer t.Stop()
 	judge := &gatewayJudge{live: live}
+	seats := &seatsSchedule{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -35,8 +37,11 @@ func sweepDeadGateways(ctx context.Context, svc *topo.Service, m *topokv.Mirror,
 		if err != nil {
 			continue // without the list, deleting anything would be a guess
 		}
-		up := judge.alive(gateways, time.Now())
-		dropSeats(ctx, seatsKV, regKV, up, live, log)
+		now := time.Now()
+		up := judge.alive(gateways, now)
+		if seats.due(up, now) && dropSeats(ctx, seatsKV, regKV, up, live, log) {
+			seats.done(up, now)
+		}
 		for _, inst := range instanceNames(m) {
 			n, err := svc.DropOrphanedExclusive(ctx, inst, func(id string) bool { return up[id] })
 			if err != nil {
@@ -48,11 +53,45 @@ func sweepDeadGateways(ctx context.Context, svc *topo.Service, m *topokv.Mirror,
 	}
 }
 
-// dropSeats removes the connection counts of the gateways not up. A
-// gateway missing from up may have registered since the registry was read
-// and counted its first connections meanwhile: its own entry, read now,
-// keeps it.
-func dropSeats(ctx context.Context, seatsKV, regKV jetstream.KeyValue, up map[string]bool, live registry.GatewayLiveness, log *slog.Logger) {
+// seatsFullSweep bounds how long connection counts outlive a gateway the
+// sweep never saw alive (it lived less than a sweep).
+const seatsFullSweep = time.Minute
+
+// seatsSchedule decides when the sweep rereads every connection-count
+// record: at first, when a gateway seen up since the last reading no
+// longer is, and every seatsFullSweep. Reading them at every sweep would
+// cost a NATS round trip per instance with connections every few seconds.
+// Owned by the sweep goroutine.
+type seatsSchedule struct {
+	seen map[string]bool // the gateways seen up since the last reading, and any it left
+	last time.Time       // when the last reading succeeded
+}
+
+// due takes the gateways up at a sweep made at now.
+func (s *seatsSchedule) due(up map[string]bool, now time.Time) bool {
+	lost := false
+	for gw := range s.seen {
+		lost = lost || !up[gw]
+	}
+	if s.seen == nil {
+		s.seen = map[string]bool{}
+	}
+	maps.Copy(s.seen, up)
+	return lost || s.last.IsZero() || now.Sub(s.last) >= seatsFullSweep
+}
+
+// done records a successful reading with up as the gateways it kept;
+// after a failed one the lost gateways stay seen, and the next sweep
+// tries again.
+func (s *seatsSchedule) done(up map[string]bool, now time.Time) {
+	s.seen, s.last = maps.Clone(up), now
+}
+
+// dropSeats removes the connection counts of the gateways not up and
+// reports whether every record was read. A gateway missing from up may
+// have registered since the registry was read and counted its first
+// connections meanwhile: its own entry, read now, keeps it.
+func dropSeats(ctx context.Context, seatsKV, regKV jetstream.KeyValue, up map[string]bool, live registry.GatewayLiveness, log *slog.Logger) bool {
 	keep := func(gw string) bool {
 		if up[gw] {
 			return true
@@ -63,9 +102,12 @@ func dropSeats(ctx context.Context, seatsKV, regKV jetstream.KeyValue, up map[st
 	n, err := connquota.DropGateways(ctx, seatsKV, keep)
 	if err != nil {
 		log.Warn("removing connection counts of dead gateways", "err", err)
-	} else if n > 0 {
+		return false
+	}
+	if n > 0 {
 		log.Info("removed connection counts of dead gateways", "entries", n)
 	}
+	return true
 }
 
 // instanceNames lists the instances that have a record.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/warrenmq/warren/api/connquota"
 	"github.com/warrenmq/warren/api/registry"
@@ -50,5 +51,37 @@ func TestDropSeatsOfDeadGateways(t *testing.T) {
 	}
 	if len(counts) != 2 || counts["gw-up"] != 1 || counts["gw-new"] != 1 {
 		t.Fatalf("counts after the sweep %v: want gw-up's and gw-new's, not gw-dead's", counts)
+	}
+}
+
+// The records are reread when a gateway is lost, not at every sweep.
+func TestSeatsSchedule(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	both, one := map[string]bool{"a": true, "b": true}, map[string]bool{"a": true}
+	var s seatsSchedule
+	steps := []struct {
+		at   time.Duration
+		up   map[string]bool
+		ok   bool // the reading, when due, succeeds
+		want bool
+	}{
+		{0, both, true, true},                // the first sweep
+		{2 * time.Second, both, true, false}, // nothing lost
+		{4 * time.Second, one, false, true},  // b lost; the reading fails
+		{6 * time.Second, one, true, true},   // so b is still lost
+		{8 * time.Second, one, true, false},
+		{10 * time.Second, both, true, false},              // b is back: a new gateway
+		{12 * time.Second, one, true, true},                // seen since the reading, now lost
+		{12*time.Second + seatsFullSweep, one, true, true}, // the periodic reading
+	}
+	for i, st := range steps {
+		now := t0.Add(st.at)
+		got := s.due(st.up, now)
+		if got != st.want {
+			t.Fatalf("step %d: due %v, want %v", i+1, got, st.want)
+		}
+		if got && st.ok {
+			s.done(st.up, now)
+		}
 	}
 }
