@@ -9,6 +9,7 @@ package e2e
 // policies in their own processes.
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
 	"testing"
@@ -137,4 +138,23 @@ func waitCountWithin(t *testing.T, ch *amqp.Channel, queue string, want int, wit
 	var got int
 	waitFor(t, func() bool { got = messageCount(t, ch, queue); return got == want }, within,
 		"queue %s to hold %d messages (last count %d)", queue, want, &got)
+}
+
+// A queue declared under a policy has it by declare-ok, as RabbitMQ
+// applies policies at declaration: the first publishes already meet its
+// limit.
+func TestPolicyAppliesAtDeclare(t *testing.T) {
+	pending(t)
+	tn, ch := policyTenant(t)
+	tn.policy(t, "cap", `{"pattern":"^pol\\.new","apply_to":"queues","definition":{"max-length":1,"overflow":"reject-publish"}}`)
+	for i := range 5 { // several, as the window it closes is short
+		q := fmt.Sprintf("pol.new.%d", i)
+		declareQueue(t, ch, q, nil)
+		if !publishConfirm(t, ch, "", q, false, text("first")) {
+			t.Fatalf("%s: the first message was refused", q)
+		}
+		if publishConfirm(t, ch, "", q, false, text("second")) {
+			t.Fatalf("%s: a message past max-length 1 (reject-publish) was confirmed", q)
+		}
+	}
 }

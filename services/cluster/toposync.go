@@ -12,7 +12,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/warrenmq/warren/api/registry"
-	"github.com/warrenmq/warren/api/topokv"
 )
 
 // syncSubject is where a gateway that made a topology change asks every
@@ -34,12 +33,12 @@ const countCacheFor = time.Second
 // made through another, or a dead letter, right after bind-ok, not merely
 // soon after.
 type TopologySync struct {
-	nc     *nats.Conn
-	sub    *nats.Subscription
-	mirror *topokv.Mirror
-	regKV  jetstream.KeyValue
-	log    *slog.Logger
-	mu     struct {
+	nc    *nats.Conn
+	sub   *nats.Subscription
+	held  func(ctx context.Context, rev uint64) error // returns nil once this process holds rev
+	regKV jetstream.KeyValue
+	log   *slog.Logger
+	mu    struct {
 		sync.Mutex
 		members int
 		counted time.Time
@@ -48,7 +47,15 @@ type TopologySync struct {
 
 // NewTopologySync answers sync requests with c's mirror; Close stops it.
 func NewTopologySync(c *Conn, log *slog.Logger) (*TopologySync, error) {
-	s := &TopologySync{nc: c.NATS, mirror: c.Mirror, regKV: c.Registry, log: log}
+	return NewTopologySyncHeld(c, c.Mirror.WaitFor, log)
+}
+
+// NewTopologySyncHeld answers a sync request for a revision once held
+// returns nil for it: a storage node confirms a revision once its queues
+// run with the policies as of it, not merely once its mirror has it, so
+// that a queue declared under a policy has it by declare-ok.
+func NewTopologySyncHeld(c *Conn, held func(ctx context.Context, rev uint64) error, log *slog.Logger) (*TopologySync, error) {
+	s := &TopologySync{nc: c.NATS, held: held, regKV: c.Registry, log: log}
 	sub, err := s.serve()
 	if err != nil {
 		return nil, fmt.Errorf("topology sync: %w", err)
@@ -60,8 +67,8 @@ func NewTopologySync(c *Conn, log *slog.Logger) (*TopologySync, error) {
 // Close stops answering sync requests.
 func (s *TopologySync) Close() { _ = s.sub.Unsubscribe() }
 
-// serve answers other gateways' sync requests once this gateway's mirror
-// holds the asked revision (or after syncBound, unanswered).
+// serve answers other gateways' sync requests once this process holds
+// the asked revision (or after syncBound, unanswered).
 func (s *TopologySync) serve() (*nats.Subscription, error) {
 	return s.nc.Subscribe(syncSubject, func(m *nats.Msg) {
 		if len(m.Data) != 8 || m.Reply == "" {
@@ -71,7 +78,7 @@ func (s *TopologySync) serve() (*nats.Subscription, error) {
 		go func() {
 			ctx, cancel := context.WithTimeout(context.Background(), syncBound)
 			defer cancel()
-			if s.mirror.WaitFor(ctx, rev) == nil {
+			if s.held(ctx, rev) == nil {
 				_ = m.Respond(nil)
 			}
 		}()

@@ -90,6 +90,7 @@ type broker struct {
 	live   atomic.Pointer[node.Node]
 	topo   *topo.Service
 	mirror *topokv.Mirror
+	pol    *policies.Applier
 	amqp   *server.Server
 	mux    *http.ServeMux
 }
@@ -180,7 +181,8 @@ func (b *broker) startStorage(ctx context.Context) error {
 	b.node = n
 	b.live.Store(n)
 	b.topo.SetNodes(topo.StaticNodes{nodeName: n})
-	go policies.New(b.mirror, n, b.o.Log).Run(ctx)
+	b.pol = policies.New(b.mirror, n, b.o.Log)
+	go b.pol.Run(ctx)
 	return nil
 }
 
@@ -247,7 +249,7 @@ func (b *broker) startGateway(ctx context.Context) error {
 	cfg := conn.Prepare(conn.Config{
 		Gate:     gate,
 		Auth:     users(b.mirror, b.o.TLSDomain),
-		Topology: b.topo, Mirror: b.mirror, Node: b.nodeByName,
+		Topology: b.topo, Mirror: b.mirror, Node: b.nodeByName, ClusterSync: b.awaitPolicies,
 		ConsumerTimeout: b.o.ConsumerTimeout, MaxMessageSize: b.o.MaxMessageSize,
 		Product: "Warren", Version: b.o.Version, Log: b.o.Log,
 	})
@@ -272,6 +274,21 @@ func (b *broker) startGateway(ctx context.Context) error {
 		cluster.HandlePprof(b.mux)
 	}
 	return nil
+}
+
+// policyBound caps how long a declare-ok waits for the policies to be
+// applied: an applier that stopped (its mirror failed) delays the client
+// by this much only.
+const policyBound = time.Second
+
+// awaitPolicies holds a declare-ok until the storage node runs its queues
+// with the policies as of rev, as RabbitMQ applies a policy to a queue it
+// declares: the split shape's storage nodes do the same through their
+// topology sync.
+func (b *broker) awaitPolicies(ctx context.Context, rev uint64) {
+	ctx, cancel := context.WithTimeout(ctx, policyBound)
+	defer cancel()
+	_ = b.pol.WaitFor(ctx, rev)
 }
 
 // users logs AMQP clients in against the instances' users in the mirror.

@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/route"
@@ -28,11 +29,16 @@ type Node interface {
 }
 
 // Applier keeps a node's queues running with their policies. Its state is
-// owned by the goroutine of Run.
+// owned by the goroutine of Run, except mu's fields.
 type Applier struct {
 	mirror *topokv.Mirror
 	node   Node
 	log    *slog.Logger
+	mu     struct {
+		sync.Mutex
+		done    uint64        // the mirror revision the last pass covered
+		changed chan struct{} // closed and replaced after every pass
+	}
 
 	specs   []storage.QueueSpec         // reused by every pass
 	applied map[storage.QueueID]applied // what each queue runs with, as far as known
@@ -49,7 +55,9 @@ type applied struct {
 
 // New makes an applier for node, following mirror.
 func New(mirror *topokv.Mirror, node Node, log *slog.Logger) *Applier {
-	return &Applier{mirror: mirror, node: node, log: log, applied: map[storage.QueueID]applied{}}
+	a := &Applier{mirror: mirror, node: node, log: log, applied: map[storage.QueueID]applied{}}
+	a.mu.changed = make(chan struct{})
+	return a
 }
 
 // Run applies the policies now and after every change of the mirror,
@@ -59,6 +67,7 @@ func (a *Applier) Run(ctx context.Context) {
 	for {
 		rev := a.mirror.Revision()
 		a.Pass(ctx)
+		a.covered(rev)
 		if err := a.mirror.WaitFor(ctx, rev+1); err != nil {
 			if ctx.Err() != nil {
 				return
@@ -67,6 +76,36 @@ func (a *Applier) Run(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// WaitFor returns once a pass has covered revision rev of the mirror:
+// every queue of the node whose record is at or below rev runs with the
+// policies as of rev (but one whose change failed, logged and tried again
+// at the next change). It returns ctx's error if ctx ends first, as it
+// always does once Run has stopped.
+func (a *Applier) WaitFor(ctx context.Context, rev uint64) error {
+	for {
+		a.mu.Lock()
+		done, changed := a.mu.done, a.mu.changed
+		a.mu.Unlock()
+		if done >= rev {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// covered records that a pass read the mirror at rev or later.
+func (a *Applier) covered(rev uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.mu.done = max(a.mu.done, rev)
+	close(a.mu.changed)
+	a.mu.changed = make(chan struct{})
 }
 
 // Pass brings every queue of the node to its effective spec. When no

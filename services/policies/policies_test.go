@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,17 +20,29 @@ import (
 	"github.com/warrenmq/warren/control-plane/natsembed/natstest"
 )
 
-// fakeNode records what the applier sets; its queues run as set.
+// fakeNode records what the applier sets; mu guards it (Run calls it
+// from its goroutine).
 type fakeNode struct {
+	mu       sync.Mutex
 	declared []storage.QueueSpec
 	calls    []string
 }
 
 func (n *fakeNode) AppendQueueSpecs(dst []storage.QueueSpec) []storage.QueueSpec {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	return append(dst, n.declared...)
 }
 
+func (n *fakeNode) add(s storage.QueueSpec) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.declared = append(n.declared, s)
+}
+
 func (n *fakeNode) SetEffective(_ context.Context, s storage.QueueSpec) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if !slices.ContainsFunc(n.declared, func(d storage.QueueSpec) bool { return d.ID == s.ID }) {
 		return reply.Errorf(reply.NotFound, "no queue")
 	}
@@ -40,6 +53,8 @@ func (n *fakeNode) SetEffective(_ context.Context, s storage.QueueSpec) error {
 
 // took returns and forgets the calls made since the last took.
 func (n *fakeNode) took() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	s := strings.Join(n.calls, "; ")
 	n.calls = nil
 	return s
@@ -64,24 +79,23 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// queue records a queue of instance "acme" in the mirror and, with onNode,
-// on the node; it returns its declared spec.
-func (f *fixture) queue(id storage.QueueID, name string, args amqp.Table, onNode bool) storage.QueueSpec {
+// queue makes a queue of instance "acme" as the control plane does: with
+// onNode on the node first, then its record in the mirror.
+func (f *fixture) queue(id storage.QueueID, name string, args amqp.Table, onNode bool) {
 	f.t.Helper()
 	q := topology.Queue{VHost: "/", Name: name, ID: id, Durable: true, Args: args, Node: "n1"}
-	val, err := topokv.EncodeQueue(q)
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	f.put(topokv.QueueKey("acme", "/", name), val)
 	spec, err := q.QueueSpec()
 	if err != nil {
 		f.t.Fatal(err)
 	}
 	if onNode {
-		f.node.declared = append(f.node.declared, spec)
+		f.node.add(spec)
 	}
-	return spec
+	val, err := topokv.EncodeQueue(q)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.put(topokv.QueueKey("acme", "/", name), val)
 }
 
 func (f *fixture) policy(name, pattern string, def map[string]any) {
@@ -142,7 +156,7 @@ func TestApplierFollowsPolicies(t *testing.T) {
 	f.pass("policy changed", "orders ttl=100 max-len=-1 dlx=false:; capped ttl=100 max-len=1 dlx=false:")
 
 	late := storage.QueueSpec{ID: 4, VHost: "/", Name: "late", MessageTTL: -1, Expires: -1, MaxLength: -1, MaxLengthBytes: -1}
-	f.node.declared = append(f.node.declared, late) // on the node before its record is in the mirror
+	f.node.add(late) // on the node; its record is not in the mirror yet
 	f.pass("queue not mirrored yet", "")
 	f.queue(4, "late", nil, false)
 	f.pass("queue record arrived", "late ttl=100 max-len=-1 dlx=false:")
@@ -172,5 +186,30 @@ func TestApplierForgetsDeletedQueues(t *testing.T) {
 	f.pass("queue gone", "")
 	if len(f.a.applied) != 0 {
 		t.Fatalf("applied still holds %d queues", len(f.a.applied))
+	}
+}
+
+// WaitFor answers once Run has applied what the mirror held at the
+// revision: a declare waits on it so that a new queue runs with its
+// policy before the client hears declare-ok.
+func TestApplierWaitFor(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan struct{})
+	go func() { f.a.Run(ctx); close(done) }()
+	f.policy("cap", "^q$", map[string]any{"max-length": 3.0})
+	f.queue(1, "q", nil, true)
+	if err := f.a.WaitFor(f.ctx, f.mirror.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.node.took(); got != "q ttl=-1 max-len=3 dlx=false:" {
+		t.Fatalf("after WaitFor: calls %q", got)
+	}
+	cancel()
+	<-done
+	late, stop := context.WithCancel(f.ctx)
+	stop()
+	if err := f.a.WaitFor(late, f.mirror.Revision()+1); err == nil {
+		t.Fatal("WaitFor past the last pass returned without error once Run stopped")
 	}
 }

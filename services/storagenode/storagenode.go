@@ -103,8 +103,11 @@ func serve(ctx context.Context, o Options, c *cluster.Conn, ln net.Listener) err
 	}
 	defer n.Close()
 	c.Nodes.SetLocal(o.Name, n)
-	go policies.New(c.Mirror, n, o.Log).Run(ctx)
-	tsync, err := cluster.NewTopologySync(c, o.Log) // its dead letters route by its mirror
+	pol := policies.New(c.Mirror, n, o.Log)
+	go pol.Run(ctx)
+	// Its dead letters route by its mirror, and its queues' policies are
+	// applied from it: it confirms a revision once both hold it.
+	tsync, err := cluster.NewTopologySyncHeld(c, pol.WaitFor, o.Log)
 	if err != nil {
 		return err
 	}
