@@ -170,6 +170,32 @@ type QueueStats struct {
 	ColdMessages uint64
 	ColdBytes    uint64
 	Segments     uint64 // segment objects that hold the queue's cold messages
+
+	// Counts are the queue's message events since its storage node started
+	// (in memory only: a restart resets them, as RabbitMQ's do). Rates are
+	// the same events per second, measured by the node over its last
+	// complete sample interval, so every reader sees the same figure.
+	Counts MessageCounts
+	Rates  MessageRates
+}
+
+// MessageCounts are the cumulative counts of a queue's message events,
+// RabbitMQ's message_stats. A message delivered or got more than once
+// counts each time.
+type MessageCounts struct {
+	Publish      uint64 // messages the queue took, stored or delivered at once; not reject-publish refusals
+	Deliver      uint64 // deliveries to consumers that ack
+	DeliverNoAck uint64 // deliveries to no-ack consumers
+	Get          uint64 // basic.gets that answered a message, to be acked
+	GetNoAck     uint64 // basic.gets that answered a message, no-ack
+	GetEmpty     uint64 // basic.gets that found no message
+	Redeliver    uint64 // deliveries and gets of messages flagged redelivered
+	Ack          uint64 // deliveries and gets acked
+}
+
+// MessageRates are MessageCounts per second.
+type MessageRates struct {
+	Publish, Deliver, DeliverNoAck, Get, GetNoAck, GetEmpty, Redeliver, Ack float64
 }
 
 // Node is one storage node, seen from a gateway or the control plane.

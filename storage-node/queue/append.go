@@ -20,6 +20,7 @@ func (q *Queue) Append(now int64, m *storage.Message, fx Effects) (rejected bool
 		}
 		return true
 	}
+	q.counts.Publish++
 	e := Entry{ID: q.nextID, Msg: m, Expiry: q.expiryOf(now, m)}
 	q.nextID++
 	q.metaDirty = q.metaDirty || q.durable

@@ -47,6 +47,7 @@ func (q *Queue) dispatch(now int64, fx Effects) {
 func (q *Queue) deliver(li uint8, c *Consumer, e Entry, fromStream bool, fx Effects) {
 	c.spend()
 	gated := e.Stored == Durable && q.markDelivered(e.ID)
+	q.countOut(&e, false, c.NoAck)
 	if c.NoAck {
 		q.settleDetached(li, &e, fromStream, fx)
 	} else {
@@ -132,9 +133,11 @@ func (q *Queue) Get(now int64, sess SessionID, noAck bool, fx Effects) (e Entry,
 		if q.stalled() {
 			return Entry{}, 0, false, false, ErrNotReady
 		}
+		q.counts.GetEmpty++
 		return Entry{}, 0, false, false, nil
 	}
 	gated = e.Stored == Durable && q.markDelivered(e.ID)
+	q.countOut(&e, true, noAck)
 	if noAck {
 		q.settleDetached(li, &e, fromStream, fx)
 	} else {
@@ -158,6 +161,7 @@ func (q *Queue) Settle(now int64, sess SessionID, id storage.MsgID, kind storage
 	case storage.Reject:
 		q.reject(&f, fx)
 	default:
+		q.counts.Ack++
 		q.release(&f, fx)
 	}
 	return true

@@ -210,6 +210,9 @@ type Queue struct {
 	dropStopped bool
 	err         error
 	loadBuf     []Entry
+	// counts are the message events since the queue was made in memory:
+	// plain increments on the shard's goroutine, read by Stats.
+	counts storage.MessageCounts
 }
 
 // New makes an empty queue. now is the current time in unix ms.
@@ -273,13 +276,36 @@ func (q *Queue) Err() error { return q.err }
 // Consumers is the number of consumers.
 func (q *Queue) Consumers() int { return q.cons.len() }
 
-// Stats is a point-in-time view of the counters.
+// Stats is a point-in-time view of the counters; Rates are left to the
+// caller, which has the clock.
 func (q *Queue) Stats() storage.QueueStats {
 	return storage.QueueStats{
 		Ready:      uint64(q.ready),
 		Unacked:    uint64(len(q.inflight)),
 		Consumers:  uint32(q.cons.len()),
 		ReadyBytes: uint64(q.readyBytes),
+		Counts:     q.counts,
+	}
+}
+
+// Counts are the message events so far (storage.MessageCounts).
+func (q *Queue) Counts() storage.MessageCounts { return q.counts }
+
+// countOut counts a message handed out by a delivery (get false) or a
+// basic.get.
+func (q *Queue) countOut(e *Entry, get, noAck bool) {
+	switch {
+	case get && noAck:
+		q.counts.GetNoAck++
+	case get:
+		q.counts.Get++
+	case noAck:
+		q.counts.DeliverNoAck++
+	default:
+		q.counts.Deliver++
+	}
+	if e.Redelivered {
+		q.counts.Redeliver++
 	}
 }
 

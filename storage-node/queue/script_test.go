@@ -123,6 +123,10 @@ func (e *env) inspect(t *testing.T, c *script.Cmd) string {
 		s := e.q.Stats()
 		return fmt.Sprintf("ready=%d unacked=%d consumers=%d bytes=%d mem=%d\n",
 			s.Ready, s.Unacked, s.Consumers, s.ReadyBytes, e.q.MemCost())
+	case "counts":
+		n := e.q.Stats().Counts
+		return fmt.Sprintf("publish=%d deliver=%d deliver-noack=%d get=%d get-noack=%d get-empty=%d redeliver=%d ack=%d\n",
+			n.Publish, n.Deliver, n.DeliverNoAck, n.Get, n.GetNoAck, n.GetEmpty, n.Redeliver, n.Ack)
 	case "meta":
 		return fmtMeta(e.rec.meta) + "\n"
 	case "records":
