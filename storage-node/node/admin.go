@@ -105,7 +105,7 @@ func (s *shard) applyQueued(c cmd) result {
 	q := qs.q
 	switch c.kind {
 	case cmdStats:
-		return result{stats: queueStats(qs)}
+		return result{stats: s.stats(qs)}
 	case cmdTouch:
 		q.Touch(s.now)
 	case cmdPurge:

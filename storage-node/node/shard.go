@@ -36,6 +36,7 @@ type qstate struct {
 	// waiting marks the lanes whose last Load answered ErrNotReady: their
 	// next read is urgent (fetchPool.promote). nil until one waits.
 	waiting []bool
+	rates   rateSampler // the message rates (rates.go)
 }
 
 // shard owns a set of queues; every field below is touched only by its
@@ -246,6 +247,7 @@ func (s *shard) flushTouched() {
 		qs.touched = false
 		s.flushQueue(qs)
 		s.account(qs)
+		qs.rates.observe(s.now, qs.q.Counts())
 		s.schedule(qs)
 		if qs.tq != nil {
 			s.pickUpload(qs)
