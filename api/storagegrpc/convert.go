@@ -37,8 +37,18 @@ func toPBStats(s storage.QueueStats) *pb.QueueStats {
 	return &pb.QueueStats{
 		Ready: s.Ready, Unacked: s.Unacked, Consumers: s.Consumers, ReadyBytes: s.ReadyBytes,
 		HotMessages: s.HotMessages, HotBytes: s.HotBytes, ColdMessages: s.ColdMessages, ColdBytes: s.ColdBytes,
-		Segments: s.Segments,
+		Segments: s.Segments, Counts: toPBCounts(s.Counts), Rates: toPBRates(s.Rates),
 	}
+}
+
+func toPBCounts(c storage.MessageCounts) *pb.MessageCounts {
+	return &pb.MessageCounts{Publish: c.Publish, Deliver: c.Deliver, DeliverNoAck: c.DeliverNoAck,
+		Get: c.Get, GetNoAck: c.GetNoAck, GetEmpty: c.GetEmpty, Redeliver: c.Redeliver, Ack: c.Ack}
+}
+
+func toPBRates(r storage.MessageRates) *pb.MessageRates {
+	return &pb.MessageRates{Publish: r.Publish, Deliver: r.Deliver, DeliverNoAck: r.DeliverNoAck,
+		Get: r.Get, GetNoAck: r.GetNoAck, GetEmpty: r.GetEmpty, Redeliver: r.Redeliver, Ack: r.Ack}
 }
 
 func fromPBStats(s *pb.QueueStats) storage.QueueStats {
@@ -46,7 +56,18 @@ func fromPBStats(s *pb.QueueStats) storage.QueueStats {
 		Ready: s.GetReady(), Unacked: s.GetUnacked(), Consumers: s.GetConsumers(), ReadyBytes: s.GetReadyBytes(),
 		HotMessages: s.GetHotMessages(), HotBytes: s.GetHotBytes(),
 		ColdMessages: s.GetColdMessages(), ColdBytes: s.GetColdBytes(), Segments: s.GetSegments(),
+		Counts: fromPBCounts(s.GetCounts()), Rates: fromPBRates(s.GetRates()),
 	}
+}
+
+func fromPBCounts(c *pb.MessageCounts) storage.MessageCounts {
+	return storage.MessageCounts{Publish: c.GetPublish(), Deliver: c.GetDeliver(), DeliverNoAck: c.GetDeliverNoAck(),
+		Get: c.GetGet(), GetNoAck: c.GetGetNoAck(), GetEmpty: c.GetGetEmpty(), Redeliver: c.GetRedeliver(), Ack: c.GetAck()}
+}
+
+func fromPBRates(r *pb.MessageRates) storage.MessageRates {
+	return storage.MessageRates{Publish: r.GetPublish(), Deliver: r.GetDeliver(), DeliverNoAck: r.GetDeliverNoAck(),
+		Get: r.GetGet(), GetNoAck: r.GetGetNoAck(), GetEmpty: r.GetGetEmpty(), Redeliver: r.GetRedeliver(), Ack: r.GetAck()}
 }
 
 func toPBMessage(m *storage.Message) *pb.Message {

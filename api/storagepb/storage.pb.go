@@ -434,11 +434,15 @@ type QueueStats struct {
 	ReadyBytes uint64                 `protobuf:"varint,4,opt,name=ready_bytes,json=readyBytes,proto3" json:"ready_bytes,omitempty"`
 	// Tiering (storage-node/TIERING.md): the backlog on the node's disk
 	// (hot: bytes count 64 more per message) and in segment objects (cold).
-	HotMessages   uint64 `protobuf:"varint,5,opt,name=hot_messages,json=hotMessages,proto3" json:"hot_messages,omitempty"`
-	HotBytes      uint64 `protobuf:"varint,6,opt,name=hot_bytes,json=hotBytes,proto3" json:"hot_bytes,omitempty"`
-	ColdMessages  uint64 `protobuf:"varint,7,opt,name=cold_messages,json=coldMessages,proto3" json:"cold_messages,omitempty"`
-	ColdBytes     uint64 `protobuf:"varint,8,opt,name=cold_bytes,json=coldBytes,proto3" json:"cold_bytes,omitempty"`
-	Segments      uint64 `protobuf:"varint,9,opt,name=segments,proto3" json:"segments,omitempty"`
+	HotMessages  uint64 `protobuf:"varint,5,opt,name=hot_messages,json=hotMessages,proto3" json:"hot_messages,omitempty"`
+	HotBytes     uint64 `protobuf:"varint,6,opt,name=hot_bytes,json=hotBytes,proto3" json:"hot_bytes,omitempty"`
+	ColdMessages uint64 `protobuf:"varint,7,opt,name=cold_messages,json=coldMessages,proto3" json:"cold_messages,omitempty"`
+	ColdBytes    uint64 `protobuf:"varint,8,opt,name=cold_bytes,json=coldBytes,proto3" json:"cold_bytes,omitempty"`
+	Segments     uint64 `protobuf:"varint,9,opt,name=segments,proto3" json:"segments,omitempty"`
+	// Message events since the node started, and the same per second over
+	// the node's last complete sample interval.
+	Counts        *MessageCounts `protobuf:"bytes,10,opt,name=counts,proto3" json:"counts,omitempty"`
+	Rates         *MessageRates  `protobuf:"bytes,11,opt,name=rates,proto3" json:"rates,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -536,6 +540,220 @@ func (x *QueueStats) GetSegments() uint64 {
 	return 0
 }
 
+func (x *QueueStats) GetCounts() *MessageCounts {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
+func (x *QueueStats) GetRates() *MessageRates {
+	if x != nil {
+		return x.Rates
+	}
+	return nil
+}
+
+type MessageCounts struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Publish       uint64                 `protobuf:"varint,1,opt,name=publish,proto3" json:"publish,omitempty"`
+	Deliver       uint64                 `protobuf:"varint,2,opt,name=deliver,proto3" json:"deliver,omitempty"`
+	DeliverNoAck  uint64                 `protobuf:"varint,3,opt,name=deliver_no_ack,json=deliverNoAck,proto3" json:"deliver_no_ack,omitempty"`
+	Get           uint64                 `protobuf:"varint,4,opt,name=get,proto3" json:"get,omitempty"`
+	GetNoAck      uint64                 `protobuf:"varint,5,opt,name=get_no_ack,json=getNoAck,proto3" json:"get_no_ack,omitempty"`
+	GetEmpty      uint64                 `protobuf:"varint,6,opt,name=get_empty,json=getEmpty,proto3" json:"get_empty,omitempty"`
+	Redeliver     uint64                 `protobuf:"varint,7,opt,name=redeliver,proto3" json:"redeliver,omitempty"`
+	Ack           uint64                 `protobuf:"varint,8,opt,name=ack,proto3" json:"ack,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageCounts) Reset() {
+	*x = MessageCounts{}
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageCounts) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageCounts) ProtoMessage() {}
+
+func (x *MessageCounts) ProtoReflect() protoreflect.Message {
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageCounts.ProtoReflect.Descriptor instead.
+func (*MessageCounts) Descriptor() ([]byte, []int) {
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *MessageCounts) GetPublish() uint64 {
+	if x != nil {
+		return x.Publish
+	}
+	return 0
+}
+
+func (x *MessageCounts) GetDeliver() uint64 {
+	if x != nil {
+		return x.Deliver
+	}
+	return 0
+}
+
+func (x *MessageCounts) GetDeliverNoAck() uint64 {
+	if x != nil {
+		return x.DeliverNoAck
+	}
+	return 0
+}
+
+func (x *MessageCounts) GetGet() uint64 {
+	if x != nil {
+		return x.Get
+	}
+	return 0
+}
+
+func (x *MessageCounts) GetGetNoAck() uint64 {
+	if x != nil {
+		return x.GetNoAck
+	}
+	return 0
+}
+
+func (x *MessageCounts) GetGetEmpty() uint64 {
+	if x != nil {
+		return x.GetEmpty
+	}
+	return 0
+}
+
+func (x *MessageCounts) GetRedeliver() uint64 {
+	if x != nil {
+		return x.Redeliver
+	}
+	return 0
+}
+
+func (x *MessageCounts) GetAck() uint64 {
+	if x != nil {
+		return x.Ack
+	}
+	return 0
+}
+
+type MessageRates struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Publish       float64                `protobuf:"fixed64,1,opt,name=publish,proto3" json:"publish,omitempty"`
+	Deliver       float64                `protobuf:"fixed64,2,opt,name=deliver,proto3" json:"deliver,omitempty"`
+	DeliverNoAck  float64                `protobuf:"fixed64,3,opt,name=deliver_no_ack,json=deliverNoAck,proto3" json:"deliver_no_ack,omitempty"`
+	Get           float64                `protobuf:"fixed64,4,opt,name=get,proto3" json:"get,omitempty"`
+	GetNoAck      float64                `protobuf:"fixed64,5,opt,name=get_no_ack,json=getNoAck,proto3" json:"get_no_ack,omitempty"`
+	GetEmpty      float64                `protobuf:"fixed64,6,opt,name=get_empty,json=getEmpty,proto3" json:"get_empty,omitempty"`
+	Redeliver     float64                `protobuf:"fixed64,7,opt,name=redeliver,proto3" json:"redeliver,omitempty"`
+	Ack           float64                `protobuf:"fixed64,8,opt,name=ack,proto3" json:"ack,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageRates) Reset() {
+	*x = MessageRates{}
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageRates) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageRates) ProtoMessage() {}
+
+func (x *MessageRates) ProtoReflect() protoreflect.Message {
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageRates.ProtoReflect.Descriptor instead.
+func (*MessageRates) Descriptor() ([]byte, []int) {
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *MessageRates) GetPublish() float64 {
+	if x != nil {
+		return x.Publish
+	}
+	return 0
+}
+
+func (x *MessageRates) GetDeliver() float64 {
+	if x != nil {
+		return x.Deliver
+	}
+	return 0
+}
+
+func (x *MessageRates) GetDeliverNoAck() float64 {
+	if x != nil {
+		return x.DeliverNoAck
+	}
+	return 0
+}
+
+func (x *MessageRates) GetGet() float64 {
+	if x != nil {
+		return x.Get
+	}
+	return 0
+}
+
+func (x *MessageRates) GetGetNoAck() float64 {
+	if x != nil {
+		return x.GetNoAck
+	}
+	return 0
+}
+
+func (x *MessageRates) GetGetEmpty() float64 {
+	if x != nil {
+		return x.GetEmpty
+	}
+	return 0
+}
+
+func (x *MessageRates) GetRedeliver() float64 {
+	if x != nil {
+		return x.Redeliver
+	}
+	return 0
+}
+
+func (x *MessageRates) GetAck() float64 {
+	if x != nil {
+		return x.Ack
+	}
+	return 0
+}
+
 type Message struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Exchange      string                 `protobuf:"bytes,1,opt,name=exchange,proto3" json:"exchange,omitempty"`
@@ -551,7 +769,7 @@ type Message struct {
 
 func (x *Message) Reset() {
 	*x = Message{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[7]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -563,7 +781,7 @@ func (x *Message) String() string {
 func (*Message) ProtoMessage() {}
 
 func (x *Message) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[7]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -576,7 +794,7 @@ func (x *Message) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Message.ProtoReflect.Descriptor instead.
 func (*Message) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{7}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Message) GetExchange() string {
@@ -641,7 +859,7 @@ type AppendRequest struct {
 
 func (x *AppendRequest) Reset() {
 	*x = AppendRequest{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[8]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -653,7 +871,7 @@ func (x *AppendRequest) String() string {
 func (*AppendRequest) ProtoMessage() {}
 
 func (x *AppendRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[8]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -666,7 +884,7 @@ func (x *AppendRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendRequest.ProtoReflect.Descriptor instead.
 func (*AppendRequest) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{8}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AppendRequest) GetPublishes() []byte {
@@ -689,7 +907,7 @@ type Outcome struct {
 
 func (x *Outcome) Reset() {
 	*x = Outcome{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[9]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -701,7 +919,7 @@ func (x *Outcome) String() string {
 func (*Outcome) ProtoMessage() {}
 
 func (x *Outcome) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[9]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -714,7 +932,7 @@ func (x *Outcome) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Outcome.ProtoReflect.Descriptor instead.
 func (*Outcome) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{9}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Outcome) GetRejected() []uint64 {
@@ -753,7 +971,7 @@ type AppendResponse struct {
 
 func (x *AppendResponse) Reset() {
 	*x = AppendResponse{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[10]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -765,7 +983,7 @@ func (x *AppendResponse) String() string {
 func (*AppendResponse) ProtoMessage() {}
 
 func (x *AppendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[10]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -778,7 +996,7 @@ func (x *AppendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendResponse.ProtoReflect.Descriptor instead.
 func (*AppendResponse) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{10}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AppendResponse) GetCount() uint32 {
@@ -815,7 +1033,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[11]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -827,7 +1045,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[11]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -840,7 +1058,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{11}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Delivery) GetTag() string {
@@ -889,7 +1107,7 @@ type Settle struct {
 
 func (x *Settle) Reset() {
 	*x = Settle{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[12]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -901,7 +1119,7 @@ func (x *Settle) String() string {
 func (*Settle) ProtoMessage() {}
 
 func (x *Settle) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[12]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -914,7 +1132,7 @@ func (x *Settle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Settle.ProtoReflect.Descriptor instead.
 func (*Settle) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{12}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Settle) GetQueue() uint64 {
@@ -958,7 +1176,7 @@ type SessionRequest struct {
 
 func (x *SessionRequest) Reset() {
 	*x = SessionRequest{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[13]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -970,7 +1188,7 @@ func (x *SessionRequest) String() string {
 func (*SessionRequest) ProtoMessage() {}
 
 func (x *SessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[13]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -983,7 +1201,7 @@ func (x *SessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest.ProtoReflect.Descriptor instead.
 func (*SessionRequest) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SessionRequest) GetId() uint64 {
@@ -1108,7 +1326,7 @@ type SessionEvent struct {
 
 func (x *SessionEvent) Reset() {
 	*x = SessionEvent{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1120,7 +1338,7 @@ func (x *SessionEvent) String() string {
 func (*SessionEvent) ProtoMessage() {}
 
 func (x *SessionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1133,7 +1351,7 @@ func (x *SessionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent.ProtoReflect.Descriptor instead.
 func (*SessionEvent) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SessionEvent) GetEvent() isSessionEvent_Event {
@@ -1207,7 +1425,7 @@ type SessionRequest_Consume struct {
 
 func (x *SessionRequest_Consume) Reset() {
 	*x = SessionRequest_Consume{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1437,7 @@ func (x *SessionRequest_Consume) String() string {
 func (*SessionRequest_Consume) ProtoMessage() {}
 
 func (x *SessionRequest_Consume) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1450,7 @@ func (x *SessionRequest_Consume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Consume.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Consume) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13, 0}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 0}
 }
 
 func (x *SessionRequest_Consume) GetQueue() uint64 {
@@ -1293,7 +1511,7 @@ type SessionRequest_Cancel struct {
 
 func (x *SessionRequest_Cancel) Reset() {
 	*x = SessionRequest_Cancel{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1305,7 +1523,7 @@ func (x *SessionRequest_Cancel) String() string {
 func (*SessionRequest_Cancel) ProtoMessage() {}
 
 func (x *SessionRequest_Cancel) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1318,7 +1536,7 @@ func (x *SessionRequest_Cancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Cancel.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Cancel) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13, 1}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 1}
 }
 
 func (x *SessionRequest_Cancel) GetTag() string {
@@ -1338,7 +1556,7 @@ type SessionRequest_Grant struct {
 
 func (x *SessionRequest_Grant) Reset() {
 	*x = SessionRequest_Grant{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1350,7 +1568,7 @@ func (x *SessionRequest_Grant) String() string {
 func (*SessionRequest_Grant) ProtoMessage() {}
 
 func (x *SessionRequest_Grant) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1363,7 +1581,7 @@ func (x *SessionRequest_Grant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Grant.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Grant) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13, 2}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 2}
 }
 
 func (x *SessionRequest_Grant) GetTag() string {
@@ -1390,7 +1608,7 @@ type SessionRequest_Get struct {
 
 func (x *SessionRequest_Get) Reset() {
 	*x = SessionRequest_Get{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1402,7 +1620,7 @@ func (x *SessionRequest_Get) String() string {
 func (*SessionRequest_Get) ProtoMessage() {}
 
 func (x *SessionRequest_Get) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1415,7 +1633,7 @@ func (x *SessionRequest_Get) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Get.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Get) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13, 3}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 3}
 }
 
 func (x *SessionRequest_Get) GetQueue() uint64 {
@@ -1442,7 +1660,7 @@ type SessionRequest_Barrier struct {
 
 func (x *SessionRequest_Barrier) Reset() {
 	*x = SessionRequest_Barrier{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1454,7 +1672,7 @@ func (x *SessionRequest_Barrier) String() string {
 func (*SessionRequest_Barrier) ProtoMessage() {}
 
 func (x *SessionRequest_Barrier) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1467,7 +1685,7 @@ func (x *SessionRequest_Barrier) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Barrier.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Barrier) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13, 4}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 4}
 }
 
 type SessionRequest_SettleBatch struct {
@@ -1481,7 +1699,7 @@ type SessionRequest_SettleBatch struct {
 
 func (x *SessionRequest_SettleBatch) Reset() {
 	*x = SessionRequest_SettleBatch{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1493,7 +1711,7 @@ func (x *SessionRequest_SettleBatch) String() string {
 func (*SessionRequest_SettleBatch) ProtoMessage() {}
 
 func (x *SessionRequest_SettleBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1506,7 +1724,7 @@ func (x *SessionRequest_SettleBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_SettleBatch.ProtoReflect.Descriptor instead.
 func (*SessionRequest_SettleBatch) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{13, 5}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 5}
 }
 
 func (x *SessionRequest_SettleBatch) GetOps() []*Settle {
@@ -1537,7 +1755,7 @@ type SessionEvent_Reply struct {
 
 func (x *SessionEvent_Reply) Reset() {
 	*x = SessionEvent_Reply{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1549,7 +1767,7 @@ func (x *SessionEvent_Reply) String() string {
 func (*SessionEvent_Reply) ProtoMessage() {}
 
 func (x *SessionEvent_Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1562,7 +1780,7 @@ func (x *SessionEvent_Reply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent_Reply.ProtoReflect.Descriptor instead.
 func (*SessionEvent_Reply) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 0}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{16, 0}
 }
 
 func (x *SessionEvent_Reply) GetId() uint64 {
@@ -1610,7 +1828,7 @@ type SessionEvent_Deliveries struct {
 
 func (x *SessionEvent_Deliveries) Reset() {
 	*x = SessionEvent_Deliveries{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1622,7 +1840,7 @@ func (x *SessionEvent_Deliveries) String() string {
 func (*SessionEvent_Deliveries) ProtoMessage() {}
 
 func (x *SessionEvent_Deliveries) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1635,7 +1853,7 @@ func (x *SessionEvent_Deliveries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent_Deliveries.ProtoReflect.Descriptor instead.
 func (*SessionEvent_Deliveries) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 1}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{16, 1}
 }
 
 func (x *SessionEvent_Deliveries) GetPacked() []byte {
@@ -1655,7 +1873,7 @@ type SessionEvent_Cancelled struct {
 
 func (x *SessionEvent_Cancelled) Reset() {
 	*x = SessionEvent_Cancelled{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1667,7 +1885,7 @@ func (x *SessionEvent_Cancelled) String() string {
 func (*SessionEvent_Cancelled) ProtoMessage() {}
 
 func (x *SessionEvent_Cancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1680,7 +1898,7 @@ func (x *SessionEvent_Cancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent_Cancelled.ProtoReflect.Descriptor instead.
 func (*SessionEvent_Cancelled) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 2}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{16, 2}
 }
 
 func (x *SessionEvent_Cancelled) GetTag() string {
@@ -1734,7 +1952,7 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\x12DeleteQueueRequest\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\x04R\x05queue\x12\x1b\n" +
 	"\tif_unused\x18\x02 \x01(\bR\bifUnused\x12\x19\n" +
-	"\bif_empty\x18\x03 \x01(\bR\aifEmpty\"\x9b\x02\n" +
+	"\bif_empty\x18\x03 \x01(\bR\aifEmpty\"\x8c\x03\n" +
 	"\n" +
 	"QueueStats\x12\x14\n" +
 	"\x05ready\x18\x01 \x01(\x04R\x05ready\x12\x18\n" +
@@ -1747,7 +1965,30 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\rcold_messages\x18\a \x01(\x04R\fcoldMessages\x12\x1d\n" +
 	"\n" +
 	"cold_bytes\x18\b \x01(\x04R\tcoldBytes\x12\x1a\n" +
-	"\bsegments\x18\t \x01(\x04R\bsegments\"\xc8\x01\n" +
+	"\bsegments\x18\t \x01(\x04R\bsegments\x128\n" +
+	"\x06counts\x18\n" +
+	" \x01(\v2 .warren.storage.v1.MessageCountsR\x06counts\x125\n" +
+	"\x05rates\x18\v \x01(\v2\x1f.warren.storage.v1.MessageRatesR\x05rates\"\xe6\x01\n" +
+	"\rMessageCounts\x12\x18\n" +
+	"\apublish\x18\x01 \x01(\x04R\apublish\x12\x18\n" +
+	"\adeliver\x18\x02 \x01(\x04R\adeliver\x12$\n" +
+	"\x0edeliver_no_ack\x18\x03 \x01(\x04R\fdeliverNoAck\x12\x10\n" +
+	"\x03get\x18\x04 \x01(\x04R\x03get\x12\x1c\n" +
+	"\n" +
+	"get_no_ack\x18\x05 \x01(\x04R\bgetNoAck\x12\x1b\n" +
+	"\tget_empty\x18\x06 \x01(\x04R\bgetEmpty\x12\x1c\n" +
+	"\tredeliver\x18\a \x01(\x04R\tredeliver\x12\x10\n" +
+	"\x03ack\x18\b \x01(\x04R\x03ack\"\xe5\x01\n" +
+	"\fMessageRates\x12\x18\n" +
+	"\apublish\x18\x01 \x01(\x01R\apublish\x12\x18\n" +
+	"\adeliver\x18\x02 \x01(\x01R\adeliver\x12$\n" +
+	"\x0edeliver_no_ack\x18\x03 \x01(\x01R\fdeliverNoAck\x12\x10\n" +
+	"\x03get\x18\x04 \x01(\x01R\x03get\x12\x1c\n" +
+	"\n" +
+	"get_no_ack\x18\x05 \x01(\x01R\bgetNoAck\x12\x1b\n" +
+	"\tget_empty\x18\x06 \x01(\x01R\bgetEmpty\x12\x1c\n" +
+	"\tredeliver\x18\a \x01(\x01R\tredeliver\x12\x10\n" +
+	"\x03ack\x18\b \x01(\x01R\x03ack\"\xc8\x01\n" +
 	"\aMessage\x12\x1a\n" +
 	"\bexchange\x18\x01 \x01(\tR\bexchange\x12\x1f\n" +
 	"\vrouting_key\x18\x02 \x01(\tR\n" +
@@ -1851,7 +2092,7 @@ func file_warren_storage_v1_storage_proto_rawDescGZIP() []byte {
 	return file_warren_storage_v1_storage_proto_rawDescData
 }
 
-var file_warren_storage_v1_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_warren_storage_v1_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_warren_storage_v1_storage_proto_goTypes = []any{
 	(*Empty)(nil),                      // 0: warren.storage.v1.Empty
 	(*QueueRef)(nil),                   // 1: warren.storage.v1.QueueRef
@@ -1860,64 +2101,68 @@ var file_warren_storage_v1_storage_proto_goTypes = []any{
 	(*CreateQueueRequest)(nil),         // 4: warren.storage.v1.CreateQueueRequest
 	(*DeleteQueueRequest)(nil),         // 5: warren.storage.v1.DeleteQueueRequest
 	(*QueueStats)(nil),                 // 6: warren.storage.v1.QueueStats
-	(*Message)(nil),                    // 7: warren.storage.v1.Message
-	(*AppendRequest)(nil),              // 8: warren.storage.v1.AppendRequest
-	(*Outcome)(nil),                    // 9: warren.storage.v1.Outcome
-	(*AppendResponse)(nil),             // 10: warren.storage.v1.AppendResponse
-	(*Delivery)(nil),                   // 11: warren.storage.v1.Delivery
-	(*Settle)(nil),                     // 12: warren.storage.v1.Settle
-	(*SessionRequest)(nil),             // 13: warren.storage.v1.SessionRequest
-	(*SessionEvent)(nil),               // 14: warren.storage.v1.SessionEvent
-	(*SessionRequest_Consume)(nil),     // 15: warren.storage.v1.SessionRequest.Consume
-	(*SessionRequest_Cancel)(nil),      // 16: warren.storage.v1.SessionRequest.Cancel
-	(*SessionRequest_Grant)(nil),       // 17: warren.storage.v1.SessionRequest.Grant
-	(*SessionRequest_Get)(nil),         // 18: warren.storage.v1.SessionRequest.Get
-	(*SessionRequest_Barrier)(nil),     // 19: warren.storage.v1.SessionRequest.Barrier
-	(*SessionRequest_SettleBatch)(nil), // 20: warren.storage.v1.SessionRequest.SettleBatch
-	(*SessionEvent_Reply)(nil),         // 21: warren.storage.v1.SessionEvent.Reply
-	(*SessionEvent_Deliveries)(nil),    // 22: warren.storage.v1.SessionEvent.Deliveries
-	(*SessionEvent_Cancelled)(nil),     // 23: warren.storage.v1.SessionEvent.Cancelled
-	(*commonpb.Error)(nil),             // 24: warren.common.v1.Error
+	(*MessageCounts)(nil),              // 7: warren.storage.v1.MessageCounts
+	(*MessageRates)(nil),               // 8: warren.storage.v1.MessageRates
+	(*Message)(nil),                    // 9: warren.storage.v1.Message
+	(*AppendRequest)(nil),              // 10: warren.storage.v1.AppendRequest
+	(*Outcome)(nil),                    // 11: warren.storage.v1.Outcome
+	(*AppendResponse)(nil),             // 12: warren.storage.v1.AppendResponse
+	(*Delivery)(nil),                   // 13: warren.storage.v1.Delivery
+	(*Settle)(nil),                     // 14: warren.storage.v1.Settle
+	(*SessionRequest)(nil),             // 15: warren.storage.v1.SessionRequest
+	(*SessionEvent)(nil),               // 16: warren.storage.v1.SessionEvent
+	(*SessionRequest_Consume)(nil),     // 17: warren.storage.v1.SessionRequest.Consume
+	(*SessionRequest_Cancel)(nil),      // 18: warren.storage.v1.SessionRequest.Cancel
+	(*SessionRequest_Grant)(nil),       // 19: warren.storage.v1.SessionRequest.Grant
+	(*SessionRequest_Get)(nil),         // 20: warren.storage.v1.SessionRequest.Get
+	(*SessionRequest_Barrier)(nil),     // 21: warren.storage.v1.SessionRequest.Barrier
+	(*SessionRequest_SettleBatch)(nil), // 22: warren.storage.v1.SessionRequest.SettleBatch
+	(*SessionEvent_Reply)(nil),         // 23: warren.storage.v1.SessionEvent.Reply
+	(*SessionEvent_Deliveries)(nil),    // 24: warren.storage.v1.SessionEvent.Deliveries
+	(*SessionEvent_Cancelled)(nil),     // 25: warren.storage.v1.SessionEvent.Cancelled
+	(*commonpb.Error)(nil),             // 26: warren.common.v1.Error
 }
 var file_warren_storage_v1_storage_proto_depIdxs = []int32{
 	3,  // 0: warren.storage.v1.CreateQueueRequest.spec:type_name -> warren.storage.v1.QueueSpec
-	24, // 1: warren.storage.v1.Outcome.err:type_name -> warren.common.v1.Error
-	9,  // 2: warren.storage.v1.AppendResponse.outcomes:type_name -> warren.storage.v1.Outcome
-	24, // 3: warren.storage.v1.AppendResponse.err:type_name -> warren.common.v1.Error
-	7,  // 4: warren.storage.v1.Delivery.msg:type_name -> warren.storage.v1.Message
-	15, // 5: warren.storage.v1.SessionRequest.consume:type_name -> warren.storage.v1.SessionRequest.Consume
-	16, // 6: warren.storage.v1.SessionRequest.cancel:type_name -> warren.storage.v1.SessionRequest.Cancel
-	17, // 7: warren.storage.v1.SessionRequest.grant:type_name -> warren.storage.v1.SessionRequest.Grant
-	18, // 8: warren.storage.v1.SessionRequest.get:type_name -> warren.storage.v1.SessionRequest.Get
-	20, // 9: warren.storage.v1.SessionRequest.settle:type_name -> warren.storage.v1.SessionRequest.SettleBatch
-	19, // 10: warren.storage.v1.SessionRequest.barrier:type_name -> warren.storage.v1.SessionRequest.Barrier
-	21, // 11: warren.storage.v1.SessionEvent.reply:type_name -> warren.storage.v1.SessionEvent.Reply
-	22, // 12: warren.storage.v1.SessionEvent.deliveries:type_name -> warren.storage.v1.SessionEvent.Deliveries
-	23, // 13: warren.storage.v1.SessionEvent.cancelled:type_name -> warren.storage.v1.SessionEvent.Cancelled
-	12, // 14: warren.storage.v1.SessionRequest.SettleBatch.ops:type_name -> warren.storage.v1.Settle
-	17, // 15: warren.storage.v1.SessionRequest.SettleBatch.grants:type_name -> warren.storage.v1.SessionRequest.Grant
-	24, // 16: warren.storage.v1.SessionEvent.Reply.err:type_name -> warren.common.v1.Error
-	11, // 17: warren.storage.v1.SessionEvent.Reply.delivery:type_name -> warren.storage.v1.Delivery
-	24, // 18: warren.storage.v1.SessionEvent.Cancelled.reason:type_name -> warren.common.v1.Error
-	4,  // 19: warren.storage.v1.Storage.CreateQueue:input_type -> warren.storage.v1.CreateQueueRequest
-	5,  // 20: warren.storage.v1.Storage.DeleteQueue:input_type -> warren.storage.v1.DeleteQueueRequest
-	1,  // 21: warren.storage.v1.Storage.PurgeQueue:input_type -> warren.storage.v1.QueueRef
-	1,  // 22: warren.storage.v1.Storage.Stats:input_type -> warren.storage.v1.QueueRef
-	1,  // 23: warren.storage.v1.Storage.Touch:input_type -> warren.storage.v1.QueueRef
-	8,  // 24: warren.storage.v1.Storage.Appends:input_type -> warren.storage.v1.AppendRequest
-	13, // 25: warren.storage.v1.Storage.Session:input_type -> warren.storage.v1.SessionRequest
-	0,  // 26: warren.storage.v1.Storage.CreateQueue:output_type -> warren.storage.v1.Empty
-	2,  // 27: warren.storage.v1.Storage.DeleteQueue:output_type -> warren.storage.v1.Count
-	2,  // 28: warren.storage.v1.Storage.PurgeQueue:output_type -> warren.storage.v1.Count
-	6,  // 29: warren.storage.v1.Storage.Stats:output_type -> warren.storage.v1.QueueStats
-	0,  // 30: warren.storage.v1.Storage.Touch:output_type -> warren.storage.v1.Empty
-	10, // 31: warren.storage.v1.Storage.Appends:output_type -> warren.storage.v1.AppendResponse
-	14, // 32: warren.storage.v1.Storage.Session:output_type -> warren.storage.v1.SessionEvent
-	26, // [26:33] is the sub-list for method output_type
-	19, // [19:26] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	7,  // 1: warren.storage.v1.QueueStats.counts:type_name -> warren.storage.v1.MessageCounts
+	8,  // 2: warren.storage.v1.QueueStats.rates:type_name -> warren.storage.v1.MessageRates
+	26, // 3: warren.storage.v1.Outcome.err:type_name -> warren.common.v1.Error
+	11, // 4: warren.storage.v1.AppendResponse.outcomes:type_name -> warren.storage.v1.Outcome
+	26, // 5: warren.storage.v1.AppendResponse.err:type_name -> warren.common.v1.Error
+	9,  // 6: warren.storage.v1.Delivery.msg:type_name -> warren.storage.v1.Message
+	17, // 7: warren.storage.v1.SessionRequest.consume:type_name -> warren.storage.v1.SessionRequest.Consume
+	18, // 8: warren.storage.v1.SessionRequest.cancel:type_name -> warren.storage.v1.SessionRequest.Cancel
+	19, // 9: warren.storage.v1.SessionRequest.grant:type_name -> warren.storage.v1.SessionRequest.Grant
+	20, // 10: warren.storage.v1.SessionRequest.get:type_name -> warren.storage.v1.SessionRequest.Get
+	22, // 11: warren.storage.v1.SessionRequest.settle:type_name -> warren.storage.v1.SessionRequest.SettleBatch
+	21, // 12: warren.storage.v1.SessionRequest.barrier:type_name -> warren.storage.v1.SessionRequest.Barrier
+	23, // 13: warren.storage.v1.SessionEvent.reply:type_name -> warren.storage.v1.SessionEvent.Reply
+	24, // 14: warren.storage.v1.SessionEvent.deliveries:type_name -> warren.storage.v1.SessionEvent.Deliveries
+	25, // 15: warren.storage.v1.SessionEvent.cancelled:type_name -> warren.storage.v1.SessionEvent.Cancelled
+	14, // 16: warren.storage.v1.SessionRequest.SettleBatch.ops:type_name -> warren.storage.v1.Settle
+	19, // 17: warren.storage.v1.SessionRequest.SettleBatch.grants:type_name -> warren.storage.v1.SessionRequest.Grant
+	26, // 18: warren.storage.v1.SessionEvent.Reply.err:type_name -> warren.common.v1.Error
+	13, // 19: warren.storage.v1.SessionEvent.Reply.delivery:type_name -> warren.storage.v1.Delivery
+	26, // 20: warren.storage.v1.SessionEvent.Cancelled.reason:type_name -> warren.common.v1.Error
+	4,  // 21: warren.storage.v1.Storage.CreateQueue:input_type -> warren.storage.v1.CreateQueueRequest
+	5,  // 22: warren.storage.v1.Storage.DeleteQueue:input_type -> warren.storage.v1.DeleteQueueRequest
+	1,  // 23: warren.storage.v1.Storage.PurgeQueue:input_type -> warren.storage.v1.QueueRef
+	1,  // 24: warren.storage.v1.Storage.Stats:input_type -> warren.storage.v1.QueueRef
+	1,  // 25: warren.storage.v1.Storage.Touch:input_type -> warren.storage.v1.QueueRef
+	10, // 26: warren.storage.v1.Storage.Appends:input_type -> warren.storage.v1.AppendRequest
+	15, // 27: warren.storage.v1.Storage.Session:input_type -> warren.storage.v1.SessionRequest
+	0,  // 28: warren.storage.v1.Storage.CreateQueue:output_type -> warren.storage.v1.Empty
+	2,  // 29: warren.storage.v1.Storage.DeleteQueue:output_type -> warren.storage.v1.Count
+	2,  // 30: warren.storage.v1.Storage.PurgeQueue:output_type -> warren.storage.v1.Count
+	6,  // 31: warren.storage.v1.Storage.Stats:output_type -> warren.storage.v1.QueueStats
+	0,  // 32: warren.storage.v1.Storage.Touch:output_type -> warren.storage.v1.Empty
+	12, // 33: warren.storage.v1.Storage.Appends:output_type -> warren.storage.v1.AppendResponse
+	16, // 34: warren.storage.v1.Storage.Session:output_type -> warren.storage.v1.SessionEvent
+	28, // [28:35] is the sub-list for method output_type
+	21, // [21:28] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_warren_storage_v1_storage_proto_init() }
@@ -1925,7 +2170,7 @@ func file_warren_storage_v1_storage_proto_init() {
 	if File_warren_storage_v1_storage_proto != nil {
 		return
 	}
-	file_warren_storage_v1_storage_proto_msgTypes[13].OneofWrappers = []any{
+	file_warren_storage_v1_storage_proto_msgTypes[15].OneofWrappers = []any{
 		(*SessionRequest_Consume_)(nil),
 		(*SessionRequest_Cancel_)(nil),
 		(*SessionRequest_Grant_)(nil),
@@ -1933,7 +2178,7 @@ func file_warren_storage_v1_storage_proto_init() {
 		(*SessionRequest_Settle)(nil),
 		(*SessionRequest_Barrier_)(nil),
 	}
-	file_warren_storage_v1_storage_proto_msgTypes[14].OneofWrappers = []any{
+	file_warren_storage_v1_storage_proto_msgTypes[16].OneofWrappers = []any{
 		(*SessionEvent_Reply_)(nil),
 		(*SessionEvent_Deliveries_)(nil),
 		(*SessionEvent_Cancelled_)(nil),
@@ -1944,7 +2189,7 @@ func file_warren_storage_v1_storage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_warren_storage_v1_storage_proto_rawDesc), len(file_warren_storage_v1_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
