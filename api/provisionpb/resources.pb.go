@@ -669,10 +669,34 @@ type QueueStats struct {
 	// The ready backlog's bytes on the storage node's disk (bodies plus 64
 	// per message, the measure of the node's hot budget) and in the object
 	// store (bodies), as the node's tiering reports them; 0 without tiering.
-	HotBytes      uint64 `protobuf:"varint,5,opt,name=hot_bytes,json=hotBytes,proto3" json:"hot_bytes,omitempty"`
-	ColdBytes     uint64 `protobuf:"varint,6,opt,name=cold_bytes,json=coldBytes,proto3" json:"cold_bytes,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	HotBytes  uint64 `protobuf:"varint,5,opt,name=hot_bytes,json=hotBytes,proto3" json:"hot_bytes,omitempty"`
+	ColdBytes uint64 `protobuf:"varint,6,opt,name=cold_bytes,json=coldBytes,proto3" json:"cold_bytes,omitempty"`
+	// Message events since the storage node started (it keeps them in
+	// memory, as RabbitMQ does): messages the queue took (not those an
+	// x-overflow reject-publish refused), deliveries to consumers that ack
+	// and to no-ack ones, basic.gets that answered a message (to ack, no-ack)
+	// and that found none, deliveries and gets of redelivered messages, and
+	// acks.
+	Publish      uint64 `protobuf:"varint,7,opt,name=publish,proto3" json:"publish,omitempty"`
+	Deliver      uint64 `protobuf:"varint,8,opt,name=deliver,proto3" json:"deliver,omitempty"`
+	DeliverNoAck uint64 `protobuf:"varint,9,opt,name=deliver_no_ack,json=deliverNoAck,proto3" json:"deliver_no_ack,omitempty"`
+	Get          uint64 `protobuf:"varint,10,opt,name=get,proto3" json:"get,omitempty"`
+	GetNoAck     uint64 `protobuf:"varint,11,opt,name=get_no_ack,json=getNoAck,proto3" json:"get_no_ack,omitempty"`
+	GetEmpty     uint64 `protobuf:"varint,12,opt,name=get_empty,json=getEmpty,proto3" json:"get_empty,omitempty"`
+	Redeliver    uint64 `protobuf:"varint,13,opt,name=redeliver,proto3" json:"redeliver,omitempty"`
+	Ack          uint64 `protobuf:"varint,14,opt,name=ack,proto3" json:"ack,omitempty"`
+	// The same events per second, over the storage node's last complete
+	// 5 s interval (intervals start on its clock's multiples of 5 s).
+	PublishRate      float64 `protobuf:"fixed64,15,opt,name=publish_rate,json=publishRate,proto3" json:"publish_rate,omitempty"`
+	DeliverRate      float64 `protobuf:"fixed64,16,opt,name=deliver_rate,json=deliverRate,proto3" json:"deliver_rate,omitempty"`
+	DeliverNoAckRate float64 `protobuf:"fixed64,17,opt,name=deliver_no_ack_rate,json=deliverNoAckRate,proto3" json:"deliver_no_ack_rate,omitempty"`
+	GetRate          float64 `protobuf:"fixed64,18,opt,name=get_rate,json=getRate,proto3" json:"get_rate,omitempty"`
+	GetNoAckRate     float64 `protobuf:"fixed64,19,opt,name=get_no_ack_rate,json=getNoAckRate,proto3" json:"get_no_ack_rate,omitempty"`
+	GetEmptyRate     float64 `protobuf:"fixed64,20,opt,name=get_empty_rate,json=getEmptyRate,proto3" json:"get_empty_rate,omitempty"`
+	RedeliverRate    float64 `protobuf:"fixed64,21,opt,name=redeliver_rate,json=redeliverRate,proto3" json:"redeliver_rate,omitempty"`
+	AckRate          float64 `protobuf:"fixed64,22,opt,name=ack_rate,json=ackRate,proto3" json:"ack_rate,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *QueueStats) Reset() {
@@ -743,6 +767,118 @@ func (x *QueueStats) GetHotBytes() uint64 {
 func (x *QueueStats) GetColdBytes() uint64 {
 	if x != nil {
 		return x.ColdBytes
+	}
+	return 0
+}
+
+func (x *QueueStats) GetPublish() uint64 {
+	if x != nil {
+		return x.Publish
+	}
+	return 0
+}
+
+func (x *QueueStats) GetDeliver() uint64 {
+	if x != nil {
+		return x.Deliver
+	}
+	return 0
+}
+
+func (x *QueueStats) GetDeliverNoAck() uint64 {
+	if x != nil {
+		return x.DeliverNoAck
+	}
+	return 0
+}
+
+func (x *QueueStats) GetGet() uint64 {
+	if x != nil {
+		return x.Get
+	}
+	return 0
+}
+
+func (x *QueueStats) GetGetNoAck() uint64 {
+	if x != nil {
+		return x.GetNoAck
+	}
+	return 0
+}
+
+func (x *QueueStats) GetGetEmpty() uint64 {
+	if x != nil {
+		return x.GetEmpty
+	}
+	return 0
+}
+
+func (x *QueueStats) GetRedeliver() uint64 {
+	if x != nil {
+		return x.Redeliver
+	}
+	return 0
+}
+
+func (x *QueueStats) GetAck() uint64 {
+	if x != nil {
+		return x.Ack
+	}
+	return 0
+}
+
+func (x *QueueStats) GetPublishRate() float64 {
+	if x != nil {
+		return x.PublishRate
+	}
+	return 0
+}
+
+func (x *QueueStats) GetDeliverRate() float64 {
+	if x != nil {
+		return x.DeliverRate
+	}
+	return 0
+}
+
+func (x *QueueStats) GetDeliverNoAckRate() float64 {
+	if x != nil {
+		return x.DeliverNoAckRate
+	}
+	return 0
+}
+
+func (x *QueueStats) GetGetRate() float64 {
+	if x != nil {
+		return x.GetRate
+	}
+	return 0
+}
+
+func (x *QueueStats) GetGetNoAckRate() float64 {
+	if x != nil {
+		return x.GetNoAckRate
+	}
+	return 0
+}
+
+func (x *QueueStats) GetGetEmptyRate() float64 {
+	if x != nil {
+		return x.GetEmptyRate
+	}
+	return 0
+}
+
+func (x *QueueStats) GetRedeliverRate() float64 {
+	if x != nil {
+		return x.RedeliverRate
+	}
+	return 0
+}
+
+func (x *QueueStats) GetAckRate() float64 {
+	if x != nil {
+		return x.AckRate
 	}
 	return 0
 }
@@ -1158,7 +1294,7 @@ const file_warren_provision_v1_resources_proto_rawDesc = "" +
 	"\vauto_delete\x18\x05 \x01(\bR\n" +
 	"autoDelete\x12\x1a\n" +
 	"\binternal\x18\x06 \x01(\bR\binternal\x125\n" +
-	"\targuments\x18\a \x01(\v2\x17.google.protobuf.StructR\targuments\"\xf6\x01\n" +
+	"\targuments\x18\a \x01(\v2\x17.google.protobuf.StructR\targuments\"\xec\x05\n" +
 	"\n" +
 	"QueueStats\x12%\n" +
 	"\x0emessages_ready\x18\x01 \x01(\x04R\rmessagesReady\x127\n" +
@@ -1167,7 +1303,25 @@ const file_warren_provision_v1_resources_proto_rawDesc = "" +
 	"\x13message_bytes_ready\x18\x04 \x01(\x04R\x11messageBytesReady\x12\x1b\n" +
 	"\thot_bytes\x18\x05 \x01(\x04R\bhotBytes\x12\x1d\n" +
 	"\n" +
-	"cold_bytes\x18\x06 \x01(\x04R\tcoldBytes\"\x8c\x02\n" +
+	"cold_bytes\x18\x06 \x01(\x04R\tcoldBytes\x12\x18\n" +
+	"\apublish\x18\a \x01(\x04R\apublish\x12\x18\n" +
+	"\adeliver\x18\b \x01(\x04R\adeliver\x12$\n" +
+	"\x0edeliver_no_ack\x18\t \x01(\x04R\fdeliverNoAck\x12\x10\n" +
+	"\x03get\x18\n" +
+	" \x01(\x04R\x03get\x12\x1c\n" +
+	"\n" +
+	"get_no_ack\x18\v \x01(\x04R\bgetNoAck\x12\x1b\n" +
+	"\tget_empty\x18\f \x01(\x04R\bgetEmpty\x12\x1c\n" +
+	"\tredeliver\x18\r \x01(\x04R\tredeliver\x12\x10\n" +
+	"\x03ack\x18\x0e \x01(\x04R\x03ack\x12!\n" +
+	"\fpublish_rate\x18\x0f \x01(\x01R\vpublishRate\x12!\n" +
+	"\fdeliver_rate\x18\x10 \x01(\x01R\vdeliverRate\x12-\n" +
+	"\x13deliver_no_ack_rate\x18\x11 \x01(\x01R\x10deliverNoAckRate\x12\x19\n" +
+	"\bget_rate\x18\x12 \x01(\x01R\agetRate\x12%\n" +
+	"\x0fget_no_ack_rate\x18\x13 \x01(\x01R\fgetNoAckRate\x12$\n" +
+	"\x0eget_empty_rate\x18\x14 \x01(\x01R\fgetEmptyRate\x12%\n" +
+	"\x0eredeliver_rate\x18\x15 \x01(\x01R\rredeliverRate\x12\x19\n" +
+	"\back_rate\x18\x16 \x01(\x01R\aackRate\"\x8c\x02\n" +
 	"\x05Queue\x12\x14\n" +
 	"\x05vhost\x18\x01 \x01(\tR\x05vhost\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +

@@ -48,10 +48,19 @@ func queuePB(q *topology.Queue, st *storage.QueueStats) *pb.Queue {
 	out := &pb.Queue{Vhost: q.VHost, Name: q.Name, Durable: q.Durable, AutoDelete: q.AutoDelete,
 		Exclusive: q.Exclusive, Arguments: argsPB(q.Args), Node: q.Node}
 	if st != nil {
-		out.Stats = &pb.QueueStats{MessagesReady: st.Ready, MessagesUnacknowledged: st.Unacked,
-			Consumers: st.Consumers, MessageBytesReady: st.ReadyBytes, HotBytes: st.HotBytes, ColdBytes: st.ColdBytes}
+		out.Stats = queueStatsPB(st)
 	}
 	return out
+}
+
+func queueStatsPB(st *storage.QueueStats) *pb.QueueStats {
+	c, r := &st.Counts, &st.Rates
+	return &pb.QueueStats{MessagesReady: st.Ready, MessagesUnacknowledged: st.Unacked,
+		Consumers: st.Consumers, MessageBytesReady: st.ReadyBytes, HotBytes: st.HotBytes, ColdBytes: st.ColdBytes,
+		Publish: c.Publish, Deliver: c.Deliver, DeliverNoAck: c.DeliverNoAck, Get: c.Get, GetNoAck: c.GetNoAck,
+		GetEmpty: c.GetEmpty, Redeliver: c.Redeliver, Ack: c.Ack,
+		PublishRate: r.Publish, DeliverRate: r.Deliver, DeliverNoAckRate: r.DeliverNoAck, GetRate: r.Get,
+		GetNoAckRate: r.GetNoAck, GetEmptyRate: r.GetEmpty, RedeliverRate: r.Redeliver, AckRate: r.Ack}
 }
 
 func bindingPB(b topology.Binding) *pb.Binding {

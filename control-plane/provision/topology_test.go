@@ -44,7 +44,10 @@ func (n *statsNode) Stats(_ context.Context, id storage.QueueID) (storage.QueueS
 	if !n.queues[id] {
 		return storage.QueueStats{}, reply.Errorf(reply.NotFound, "no queue")
 	}
-	return storage.QueueStats{Ready: 3, Unacked: 2, Consumers: 1, ReadyBytes: 30, HotBytes: 100, ColdBytes: 200}, nil
+	return storage.QueueStats{Ready: 3, Unacked: 2, Consumers: 1, ReadyBytes: 30, HotBytes: 100, ColdBytes: 200,
+		Counts: storage.MessageCounts{Publish: 1, Deliver: 2, DeliverNoAck: 3, Get: 4, GetNoAck: 5, GetEmpty: 6, Redeliver: 7, Ack: 8},
+		Rates:  storage.MessageRates{Publish: 0.5, Deliver: 1.5, DeliverNoAck: 2.5, Get: 3.5, GetNoAck: 4.5, GetEmpty: 5.5, Redeliver: 6.5, Ack: 7.5},
+	}, nil
 }
 
 func (n *statsNode) Touch(context.Context, storage.QueueID) error { return nil }
@@ -134,6 +137,16 @@ func TestQueuesCarryStatsAndArguments(t *testing.T) {
 	if st.GetMessagesReady() != 3 || st.GetMessagesUnacknowledged() != 2 || st.GetConsumers() != 1 || st.GetMessageBytesReady() != 30 ||
 		st.GetHotBytes() != 100 || st.GetColdBytes() != 200 {
 		t.Errorf("stats %v", st)
+	}
+	counts := []uint64{st.GetPublish(), st.GetDeliver(), st.GetDeliverNoAck(), st.GetGet(), st.GetGetNoAck(),
+		st.GetGetEmpty(), st.GetRedeliver(), st.GetAck()}
+	rates := []float64{st.GetPublishRate(), st.GetDeliverRate(), st.GetDeliverNoAckRate(), st.GetGetRate(),
+		st.GetGetNoAckRate(), st.GetGetEmptyRate(), st.GetRedeliverRate(), st.GetAckRate()}
+	for i := range counts {
+		if counts[i] != uint64(i+1) || rates[i] != float64(i)+0.5 {
+			t.Errorf("message stats %v: counts %v rates %v, want 1… and 0.5…", st, counts, rates)
+			break
+		}
 	}
 	if q.GetArguments().AsMap()["x-message-ttl"] != 60000.0 || !q.GetDurable() || q.GetNode() != "n1" {
 		t.Errorf("queue %v", q)
