@@ -23,10 +23,13 @@ import (
 )
 
 // queueNode keeps which queues exist; the other methods are not called.
+// Every queue has the same stats, with counts and rates (zero by default).
 type queueNode struct {
 	storage.Node
 	mu     sync.Mutex
 	queues map[storage.QueueID]bool
+	counts storage.MessageCounts
+	rates  storage.MessageRates
 }
 
 func (n *queueNode) CreateQueue(_ context.Context, spec storage.QueueSpec) error {
@@ -49,7 +52,7 @@ func (n *queueNode) Stats(_ context.Context, id storage.QueueID) (storage.QueueS
 	if !n.queues[id] {
 		return storage.QueueStats{}, reply.Errorf(reply.NotFound, "no queue")
 	}
-	return storage.QueueStats{Ready: 4, Unacked: 1, Consumers: 2}, nil
+	return storage.QueueStats{Ready: 4, Unacked: 1, Consumers: 2, Counts: n.counts, Rates: n.rates}, nil
 }
 
 func (n *queueNode) Touch(context.Context, storage.QueueID) error { return nil }
@@ -61,6 +64,7 @@ type server struct {
 	*httptest.Server
 	svc   *provision.Service
 	admin context.Context
+	node  *queueNode
 }
 
 func newServer(t *testing.T) *server {
@@ -80,7 +84,8 @@ func newServerWith(t *testing.T, conns Connections, alarms Alarms) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := topo.New(kv, m, topo.StaticNodes{"n1": &queueNode{queues: map[storage.QueueID]bool{}}}, slog.Default())
+	node := &queueNode{queues: map[storage.QueueID]bool{}}
+	tp := topo.New(kv, m, topo.StaticNodes{"n1": node}, slog.Default())
 	svc := provision.New(kv, m, tp, tokens, provision.Options{}, slog.Default())
 	if err := svc.EnsureDefault(ctx); err != nil {
 		t.Fatal(err)
@@ -88,7 +93,7 @@ func newServerWith(t *testing.T, conns Connections, alarms Alarms) *server {
 	h := Handler(svc, m, conns, Options{DefaultInstance: topology.DefaultInstance, MaxBodyBytes: 4096, Alarms: alarms})
 	mux := http.NewServeMux()
 	mux.Handle("/api/", h)
-	s := &server{Server: httptest.NewServer(mux), svc: svc, admin: apiauth.WithPrincipal(ctx, apiauth.Principal{Admin: true})}
+	s := &server{Server: httptest.NewServer(mux), svc: svc, admin: apiauth.WithPrincipal(ctx, apiauth.Principal{Admin: true}), node: node}
 	t.Cleanup(s.Close)
 	s.seedAcme(t)
 	return s

@@ -84,7 +84,7 @@ func (a *API) node(ctx context.Context) (nodeJSON, error) {
 		return nodeJSON{}, err
 	}
 	n := nodeJSON{Name: a.opts.Node, Type: "disc", Running: true, Uptime: time.Since(a.started).Milliseconds(),
-		Partitions: []string{}, ClusterLinks: []any{}, RatesMode: "none", ExchangeTypes: exchangeTypes,
+		Partitions: []string{}, ClusterLinks: []any{}, RatesMode: "basic", ExchangeTypes: exchangeTypes,
 		AuthMechanisms: []authMechanism{{"PLAIN", "SASL PLAIN authentication mechanism", true},
 			{"AMQPLAIN", "QPid AMQPLAIN mechanism", true}},
 		Applications: []any{}, Contexts: []map[string]any{}, EnabledPlugins: []string{"rabbitmq_management"},

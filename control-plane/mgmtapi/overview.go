@@ -92,13 +92,13 @@ func (a *API) overviewRoutes(mux *http.ServeMux) {
 // sampleRetention is RabbitMQ's default, reported for tools that read it.
 var sampleRetention = map[string][]int{"global": {600, 3600, 28800, 86400}, "basic": {600, 3600}, "detailed": {600}}
 
-// overview totals what the caller may see, as RabbitMQ's does. Rates
-// are not measured yet ("rates_mode": "none"): message_stats and
-// churn_rates are empty.
+// overview totals what the caller may see, as RabbitMQ's does. Its
+// message_stats sum the queues' (the storage nodes measure rates:
+// "rates_mode": "basic"); churn_rates are not measured and empty.
 func (a *API) overview(w http.ResponseWriter, r *http.Request, c *caller) error {
-	o := overview{ManagementVersion: Version, RatesMode: "none", ExchangeTypes: exchangeTypes,
+	o := overview{ManagementVersion: Version, RatesMode: "basic", ExchangeTypes: exchangeTypes,
 		ProductVersion: Version, ProductName: "Warren", RabbitMQVersion: Version, ClusterName: a.opts.Node,
-		ErlangVersion: "n/a", MessageStats: map[string]any{}, ChurnRates: map[string]any{}, Node: a.opts.Node,
+		ErlangVersion: "n/a", ChurnRates: map[string]any{}, Node: a.opts.Node,
 		Listeners: []listener{{Node: a.opts.Node, Protocol: "amqp", IPAddress: "::", Port: a.opts.AMQPPort}},
 		Contexts:  []map[string]any{}}
 	if err := a.totals(c, &o); err != nil {
@@ -113,17 +113,20 @@ func (a *API) totals(c *caller, o *overview) error {
 	if err != nil {
 		return err
 	}
+	var sum flows
 	for _, q := range qs.GetQueues() {
 		if !a.canSee(c, q.GetVhost()) {
 			continue
 		}
 		st := q.GetStats()
+		sum.add(flowsOf(st))
 		o.ObjectTotals.Queues++
 		o.ObjectTotals.Consumers += int(st.GetConsumers())
 		o.QueueTotals.MessagesReady += st.GetMessagesReady()
 		o.QueueTotals.MessagesUnacked += st.GetMessagesUnacknowledged()
 	}
 	o.QueueTotals.Messages = o.QueueTotals.MessagesReady + o.QueueTotals.MessagesUnacked
+	o.MessageStats = sum.messageStats()
 	xs, err := a.svc.ListExchanges(c.ctx, &pb.ListExchangesRequest{Instance: c.inst})
 	if err != nil {
 		return err

@@ -44,6 +44,7 @@ type queueJSON struct {
 	MessageBytesReady          uint64         `json:"message_bytes_ready"`
 	MessageBytesUnacknowledged uint64         `json:"message_bytes_unacknowledged"`
 	Memory                     uint64         `json:"memory"`
+	MessageStats               map[string]any `json:"message_stats,omitempty"` // absent until a message passed
 	queueTotals
 }
 
@@ -75,5 +76,6 @@ func (a *API) queueJSONOf(inst string, q *pb.Queue) queueJSON {
 	}
 	out.MessagesReady, out.MessagesUnacked = st.GetMessagesReady(), st.GetMessagesUnacknowledged()
 	out.Messages = out.MessagesReady + out.MessagesUnacked
+	out.MessageStats = flowsOf(st).messageStats()
 	return out
 }
