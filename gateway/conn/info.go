@@ -22,9 +22,11 @@ type Info struct {
 	ClientCapabilities amqp.Table
 }
 
-// Info describes the connection once connection.open has succeeded; ok
-// is false before. It takes the dispatch lock briefly (never held across
-// long I/O), so it is safe from any goroutine.
+// Info describes the connection once connection.open has succeeded and
+// until it starts closing; ok is false outside that, so the management
+// API neither lists nor closes again a connection on its way out. It
+// takes the dispatch lock briefly (never held across long I/O), so it is
+// safe from any goroutine.
 func (c *Conn) Info() (Info, bool) {
 	id := c.Identity()
 	if id == nil {
@@ -32,6 +34,9 @@ func (c *Conn) Info() (Info, bool) {
 	}
 	c.dispatchMu.Lock()
 	defer c.dispatchMu.Unlock()
+	if c.closing {
+		return Info{}, false // on its way out: a second DELETE must find nothing
+	}
 	return Info{ID: c.id, Identity: *id, Peer: c.nc.RemoteAddr(), Local: c.nc.LocalAddr(),
 		Channels: len(c.channels), FrameMax: c.frameMax, ChannelMax: c.channelMax,
 		Heartbeat: c.heartbeat, ClientCapabilities: c.clientCaps}, true
