@@ -12,6 +12,7 @@ import (
 	pb "github.com/warrenmq/warren/api/provisionpb"
 	"github.com/warrenmq/warren/api/route"
 	"github.com/warrenmq/warren/api/topology"
+	"github.com/warrenmq/warren/control-plane/topo"
 )
 
 // CreateExchange declares an exchange through the topology service, as a
@@ -41,7 +42,8 @@ func (s *Service) CreateExchange(ctx context.Context, req *pb.CreateExchangeRequ
 }
 
 // checkExchange makes the checks a gateway makes before a declare: the
-// name rules, the type and the vhost; and the instance's quota.
+// name rules, the type and the vhost; the topology service checks the
+// instance's quota.
 func (s *Service) checkExchange(i topology.Instance, x topology.Exchange) error {
 	if err := checkDeclaredName("exchange", x.VHost, x.Name); err != nil {
 		return err
@@ -49,10 +51,8 @@ func (s *Service) checkExchange(i topology.Instance, x topology.Exchange) error 
 	if !topology.ValidExchangeType(x.Type) {
 		return status.Errorf(codes.InvalidArgument, "unknown exchange type '%s'", x.Type)
 	}
-	if _, err := s.vhost(i.Name, x.VHost); err != nil {
-		return err
-	}
-	return s.checkExchangeQuota(i, x)
+	_, err := s.vhost(i.Name, x.VHost)
+	return err
 }
 
 // checkDeclaredName applies RabbitMQ's rules to a declared name: 1-255
@@ -67,32 +67,6 @@ func checkDeclaredName(kind, vhost, name string) error {
 		}
 	}
 	return nil
-}
-
-// checkExchangeQuota refuses a new exchange past the instance's quota; a
-// redeclare of an existing one passes.
-func (s *Service) checkExchangeQuota(i topology.Instance, x topology.Exchange) error {
-	limit := i.Quotas.MaxExchanges
-	if limit == 0 {
-		return nil
-	}
-	n, exists := 0, false
-	s.mirror.Read(i.Name, func(ix *route.Index) {
-		_, exists = ix.Exchange(x.VHost, x.Name)
-		ix.Exchanges(func(e topology.Exchange) {
-			if !isSystemExchange(e.Name) {
-				n++
-			}
-		})
-	})
-	if !exists && n >= int(limit) {
-		return status.Errorf(codes.ResourceExhausted, "instance %q has %d exchanges, its quota", i.Name, n)
-	}
-	return nil
-}
-
-func isSystemExchange(name string) bool {
-	return name == "" || len(name) >= 4 && name[:4] == "amq."
 }
 
 // ListExchanges lists exchanges by vhost, then name.
@@ -142,7 +116,7 @@ func (s *Service) GetExchange(ctx context.Context, req *pb.GetExchangeRequest) (
 // DeleteExchange deletes an exchange and its bindings; the exchanges
 // every vhost has cannot be deleted, as over AMQP.
 func (s *Service) DeleteExchange(ctx context.Context, req *pb.DeleteExchangeRequest) (*emptypb.Empty, error) {
-	if isSystemExchange(req.GetName()) {
+	if topo.IsSystemExchange(req.GetName()) {
 		return nil, status.Errorf(codes.InvalidArgument, "deletion of system exchange '%s' in vhost '%s' not allowed",
 			req.GetName(), req.GetVhost())
 	}

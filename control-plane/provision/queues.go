@@ -49,8 +49,8 @@ func (s *Service) CreateQueue(ctx context.Context, req *pb.CreateQueueRequest) (
 }
 
 // checkQueue makes the checks a gateway makes before a declare, the
-// arguments' included (so a bad one is 400 before any node is asked), and
-// the instance's quota.
+// arguments' included (so a bad one is 400 before any node is asked); the
+// topology service checks the instance's quota.
 func (s *Service) checkQueue(i topology.Instance, q topology.Queue) error {
 	if err := checkDeclaredName("queue", q.VHost, q.Name); err != nil {
 		return err
@@ -58,22 +58,8 @@ func (s *Service) checkQueue(i topology.Instance, q topology.Queue) error {
 	if _, err := q.QueueSpec(); err != nil {
 		return status.Error(codes.InvalidArgument, replyText(err))
 	}
-	if _, err := s.vhost(i.Name, q.VHost); err != nil {
-		return err
-	}
-	limit := i.Quotas.MaxQueues
-	if limit == 0 {
-		return nil
-	}
-	n, exists := 0, false
-	s.mirror.Read(i.Name, func(ix *route.Index) {
-		_, exists = ix.Queue(q.VHost, q.Name)
-		ix.Queues(func(*topology.Queue) { n++ })
-	})
-	if !exists && n >= int(limit) {
-		return status.Errorf(codes.ResourceExhausted, "instance %q has %d queues, its quota", i.Name, n)
-	}
-	return nil
+	_, err := s.vhost(i.Name, q.VHost)
+	return err
 }
 
 // ListQueues lists queues by vhost, then name, each with its node's counts.

@@ -17,6 +17,7 @@ import (
 	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
+	"github.com/warrenmq/warren/control-plane/topo"
 )
 
 // argsFromPB converts request arguments to a field table (whole numbers
@@ -119,12 +120,14 @@ func replyStatus(err error) error {
 		return storageError(err)
 	}
 	code := codes.FailedPrecondition
-	switch re.Code {
-	case reply.NotFound:
+	switch {
+	case errors.Is(err, topo.ErrQuota):
+		code = codes.ResourceExhausted
+	case re.Code == reply.NotFound:
 		code = codes.NotFound
-	case reply.AccessRefused, reply.CommandInvalid, reply.InvalidPath, reply.SyntaxError:
+	case re.Code == reply.AccessRefused, re.Code == reply.CommandInvalid, re.Code == reply.InvalidPath, re.Code == reply.SyntaxError:
 		code = codes.InvalidArgument
-	case reply.InternalError:
+	case re.Code == reply.InternalError:
 		code = codes.Unavailable
 	}
 	return status.Error(code, re.Text)

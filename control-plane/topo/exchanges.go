@@ -28,6 +28,9 @@ func (s *Service) DeclareExchange(ctx context.Context, inst string, x topology.E
 	if exists {
 		return control.Result{Revision: s.mirror.Revision()}, topology.EquivalentExchange(have, x)
 	}
+	if err := s.checkExchangeQuotaLocked(inst, x); err != nil {
+		return control.Result{}, err
+	}
 	val, err := topokv.EncodeExchange(x)
 	if err != nil {
 		return control.Result{}, err

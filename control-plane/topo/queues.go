@@ -33,6 +33,9 @@ func (s *Service) DeclareQueue(ctx context.Context, inst, conn string, q topolog
 	if err != nil {
 		return control.QueueResult{}, err
 	}
+	if err := s.checkQueueQuotaLocked(inst, q); err != nil {
+		return control.QueueResult{}, err
+	}
 	name, node, err := s.placeQueue(inst)
 	if err != nil {
 		return control.QueueResult{}, reply.Errorf(reply.InternalError, "%v", err)

@@ -106,9 +106,6 @@ func (ch *channel) exchangeDeclare(m *wire.ExchangeDeclare) error {
 	if err := checkDeclaredName("exchange", ch.c.vhost, m.Exchange); err != nil {
 		return err
 	}
-	if err := ch.checkExchangeQuota(m.Exchange); err != nil {
-		return err
-	}
 	if err := ch.checkAlternateExchange(m); err != nil {
 		return err
 	}
@@ -262,9 +259,6 @@ func (ch *channel) queueDeclare(m *wire.QueueDeclare) error {
 		return err
 	}
 	if err := ch.c.permit(auth.Configure, "queue", name); err != nil {
-		return err
-	}
-	if err := ch.checkQueueQuota(name); err != nil {
 		return err
 	}
 	if err := ch.checkDeadLetterExchange(name, m.Arguments); err != nil {

@@ -1,0 +1,77 @@
+package topo
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/warrenmq/warren/api/reply"
+	"github.com/warrenmq/warren/api/route"
+	"github.com/warrenmq/warren/api/topokv"
+	"github.com/warrenmq/warren/api/topology"
+)
+
+// ErrQuota marks a declare refused by the instance's max_queues or
+// max_exchanges. The error also holds the AMQP refusal RabbitMQ gives for
+// its vhost limits (a *reply.Error), which is what a gateway's client sees.
+//
+// The checks run here, under the service's lock and against a mirror
+// settled on every earlier write, so declares through any number of
+// gateways and the REST API at once never pass the quota; a raised quota
+// applies to the next declare.
+var ErrQuota = errors.New("instance quota reached")
+
+// quotas returns the instance's quotas as the mirror holds them now.
+func (s *Service) quotas(inst string) topology.Quotas {
+	var q topology.Quotas
+	s.mirror.ReadAccess(inst, func(a *topokv.Access) {
+		if i, ok := a.Instance(); ok {
+			q = i.Quotas
+		}
+	})
+	return q
+}
+
+// checkQueueQuotaLocked refuses a new queue past max_queues with
+// rabbit_amqqueue:check_vhost_queue_limit's text.
+func (s *Service) checkQueueQuotaLocked(inst string, q topology.Queue) error {
+	limit := s.quotas(inst).MaxQueues
+	if limit == 0 {
+		return nil
+	}
+	n := 0
+	s.read(inst, func(ix *route.Index) { ix.Queues(func(*topology.Queue) { n++ }) })
+	if n < int(limit) {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrQuota, reply.Errorf(reply.PreconditionFailed,
+		"cannot declare queue '%s': queue limit in vhost '%s' (%d) is reached", q.Name, q.VHost, limit))
+}
+
+// checkExchangeQuotaLocked refuses a new exchange past max_exchanges, which
+// does not count the exchanges every vhost has.
+func (s *Service) checkExchangeQuotaLocked(inst string, x topology.Exchange) error {
+	limit := s.quotas(inst).MaxExchanges
+	if limit == 0 {
+		return nil
+	}
+	n := 0
+	s.read(inst, func(ix *route.Index) {
+		ix.Exchanges(func(e topology.Exchange) {
+			if !IsSystemExchange(e.Name) {
+				n++
+			}
+		})
+	})
+	if n < int(limit) {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrQuota, reply.Errorf(reply.PreconditionFailed,
+		"cannot declare exchange '%s' in vhost '%s': exchange limit of %d is reached", x.Name, x.VHost, limit))
+}
+
+// IsSystemExchange: the default exchange and the amq.* ones, which every
+// vhost has and no quota counts.
+func IsSystemExchange(name string) bool {
+	return name == "" || strings.HasPrefix(name, "amq.")
+}
