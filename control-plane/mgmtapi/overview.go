@@ -2,6 +2,9 @@ package mgmtapi
 
 import (
 	"net/http"
+	"os"
+	"strconv"
+	"strings"
 
 	pb "github.com/warrenmq/warren/api/provisionpb"
 )
@@ -96,11 +99,12 @@ var sampleRetention = map[string][]int{"global": {600, 3600, 28800, 86400}, "bas
 // message_stats sum the queues' (the storage nodes measure rates:
 // "rates_mode": "basic"); churn_rates are not measured and empty.
 func (a *API) overview(w http.ResponseWriter, r *http.Request, c *caller) error {
-	o := overview{ManagementVersion: Version, RatesMode: "basic", ExchangeTypes: exchangeTypes,
+	o := overview{ManagementVersion: Version, RatesMode: "basic", SampleRetention: sampleRetention, ExchangeTypes: exchangeTypes,
 		ProductVersion: Version, ProductName: "Warren", RabbitMQVersion: Version, ClusterName: a.opts.Node,
 		ErlangVersion: "n/a", ChurnRates: map[string]any{}, Node: a.opts.Node,
-		Listeners: []listener{{Node: a.opts.Node, Protocol: "amqp", IPAddress: "::", Port: a.opts.AMQPPort}},
-		Contexts:  []map[string]any{}}
+		Listeners: []listener{{Node: a.opts.Node, Protocol: "amqp", IPAddress: "::", Port: a.opts.AMQPPort,
+			SocketOpts: socketOpts}},
+		Contexts: []map[string]any{}}
 	if err := a.totals(c, &o); err != nil {
 		return err
 	}
@@ -149,4 +153,22 @@ func orEmpty(tags []string) []string {
 		return []string{}
 	}
 	return tags
+}
+
+// socketOpts are the AMQP listener's socket options as Go sets them:
+// TCP_NODELAY on every connection, no linger, and the kernel's
+// somaxconn as the listen backlog.
+var socketOpts = map[string]any{"backlog": listenBacklog(), "nodelay": true, "linger": []any{false, 0}, "exit_on_close": false}
+
+// listenBacklog is the backlog Go's net.Listen asks for on Linux.
+func listenBacklog() int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return 128
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		return 128
+	}
+	return n
 }
