@@ -6,6 +6,8 @@
 package topology
 
 import (
+	"strings"
+
 	"github.com/warrenmq/warren/api/amqp"
 	"github.com/warrenmq/warren/api/storage"
 )
@@ -73,6 +75,12 @@ type Binding struct {
 	Dest     string     `json:"dest"`
 	Key      string     `json:"key"`
 	Args     amqp.Table `json:"-"`
+}
+
+// IsSystemExchange: the default exchange or an amq.* one, which every
+// vhost has and no quota counts.
+func IsSystemExchange(name string) bool {
+	return name == "" || strings.HasPrefix(name, "amq.")
 }
 
 // SystemExchanges are the exchanges every vhost has (rabbit_vhost.erl), all durable.

@@ -14,7 +14,6 @@ import (
 	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/control-plane/definitions"
-	"github.com/warrenmq/warren/control-plane/topo"
 )
 
 // ExportDefinitions writes the instance as RabbitMQ definitions JSON.
@@ -45,7 +44,7 @@ func (s *Service) snapshot(inst string) *definitions.Model {
 	s.mirror.Read(inst, func(ix *route.Index) {
 		ix.VHosts(func(v topology.VHost) { m.VHosts = append(m.VHosts, v) })
 		ix.Exchanges(func(x topology.Exchange) {
-			if !topo.IsSystemExchange(x.Name) {
+			if !topology.IsSystemExchange(x.Name) {
 				m.Exchanges = append(m.Exchanges, x)
 			}
 		})

@@ -12,7 +12,6 @@ import (
 	pb "github.com/warrenmq/warren/api/provisionpb"
 	"github.com/warrenmq/warren/api/route"
 	"github.com/warrenmq/warren/api/topology"
-	"github.com/warrenmq/warren/control-plane/topo"
 )
 
 // CreateExchange declares an exchange through the topology service, as a
@@ -116,7 +115,7 @@ func (s *Service) GetExchange(ctx context.Context, req *pb.GetExchangeRequest) (
 // DeleteExchange deletes an exchange and its bindings; the exchanges
 // every vhost has cannot be deleted, as over AMQP.
 func (s *Service) DeleteExchange(ctx context.Context, req *pb.DeleteExchangeRequest) (*emptypb.Empty, error) {
-	if topo.IsSystemExchange(req.GetName()) {
+	if topology.IsSystemExchange(req.GetName()) {
 		return nil, status.Errorf(codes.InvalidArgument, "deletion of system exchange '%s' in vhost '%s' not allowed",
 			req.GetName(), req.GetVhost())
 	}

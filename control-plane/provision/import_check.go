@@ -12,7 +12,6 @@ import (
 	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/control-plane/definitions"
-	"github.com/warrenmq/warren/control-plane/topo"
 )
 
 // importView is the instance as it will be after an import, for the
@@ -100,7 +99,7 @@ func (s *Service) checkImportQuotas(i topology.Instance, v *importView) error {
 	s.mirror.Read(i.Name, func(ix *route.Index) {
 		ix.VHosts(func(topology.VHost) { nv++ })
 		ix.Exchanges(func(x topology.Exchange) {
-			if !topo.IsSystemExchange(x.Name) {
+			if !topology.IsSystemExchange(x.Name) {
 				nx++
 			}
 		})

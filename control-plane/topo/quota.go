@@ -3,7 +3,6 @@ package topo
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/route"
@@ -58,7 +57,7 @@ func (s *Service) checkExchangeQuotaLocked(inst string, x topology.Exchange) err
 	n := 0
 	s.read(inst, func(ix *route.Index) {
 		ix.Exchanges(func(e topology.Exchange) {
-			if !IsSystemExchange(e.Name) {
+			if !topology.IsSystemExchange(e.Name) {
 				n++
 			}
 		})
@@ -68,10 +67,4 @@ func (s *Service) checkExchangeQuotaLocked(inst string, x topology.Exchange) err
 	}
 	return fmt.Errorf("%w: %w", ErrQuota, reply.Errorf(reply.PreconditionFailed,
 		"cannot declare exchange '%s' in vhost '%s': exchange limit of %d is reached", x.Name, x.VHost, limit))
-}
-
-// IsSystemExchange: the default exchange and the amq.* ones, which every
-// vhost has and no quota counts.
-func IsSystemExchange(name string) bool {
-	return name == "" || strings.HasPrefix(name, "amq.")
 }
