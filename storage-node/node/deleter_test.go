@@ -220,12 +220,8 @@ func TestTierDeleteAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts.FS, opts.Logger, opts.Shards, opts.DiskFreeLimit = fs, quietLogger(), 2, -1
-	n, err := Open("data", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	opts.FS = fs
+	n, _ = testNode(t, opts)
 	if dels, _ := n.db.Intents(pebblestore.IntentDelete); !slices.Equal(dels, objects) {
 		t.Fatalf("delete intents after the restart %q, want %q", dels, objects)
 	}
@@ -271,12 +267,8 @@ func TestTierSweep(t *testing.T) {
 		}
 	}
 
-	opts.FS, opts.Logger, opts.Shards, opts.DiskFreeLimit = fs, quietLogger(), 2, -1
-	n, err := Open("data", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	opts.FS = fs
+	n, _ = testNode(t, opts)
 	if n.boot != boot+1 {
 		t.Fatalf("boot %d after boot %d", n.boot, boot)
 	}

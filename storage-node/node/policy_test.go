@@ -60,12 +60,8 @@ func TestSetEffectiveLive(t *testing.T) {
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
-	opts.FS, opts.Logger, opts.Shards, opts.DiskFreeLimit = fs, quietLogger(), 2, -1
-	n2, err := Open("data", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n2.Close()
+	opts.FS = fs
+	n2, _ := testNode(t, opts)
 	publish(t, n2, 1, true, seqBodies("s", 3)...)
 	if st, _ := n2.Stats(bg, 1); st.Ready != 5 {
 		t.Fatalf("ready %d after a restart; the policy's limit is not the node's to keep", st.Ready)

@@ -156,12 +156,8 @@ func TestTierHotAlarmAfterRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	opts.FS, opts.Logger, opts.Shards, opts.DiskFreeLimit = fs, quietLogger(), 2, -1
-	n, err := Open("data", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	opts.FS = fs
+	n, _ = testNode(t, opts)
 	states, unsubscribe := n.SubscribeAlarms()
 	defer unsubscribe()
 	waitAlarms(t, states, func(a AlarmState) bool { return a.Disk })

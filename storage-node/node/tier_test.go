@@ -238,12 +238,8 @@ func TestTierRestart(t *testing.T) {
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
-	opts.FS, opts.Logger, opts.Shards, opts.DiskFreeLimit = fs, quietLogger(), 2, -1
-	n, err := Open("data", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	opts.FS = fs
+	n, _ = testNode(t, opts)
 	sess, sk = openSession(t, n)
 	if err := sess.Consume(storage.ConsumerSpec{Queue: 1, Tag: "c", Credit: 100}); err != nil {
 		t.Fatal(err)
@@ -322,12 +318,8 @@ func TestTierPurgeInsideSegment(t *testing.T) {
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
-	opts.FS, opts.Logger, opts.Shards, opts.DiskFreeLimit = fs, quietLogger(), 2, -1
-	n, err := Open("data", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	opts.FS = fs
+	n, _ = testNode(t, opts)
 	if st, _ := n.Stats(bg, 1); st.Ready != 4 {
 		t.Fatalf("after restart %d ready, want the 2 unacked and 2 published after the purge", st.Ready)
 	}
@@ -469,15 +461,11 @@ func TestTierCloseDuringUpload(t *testing.T) {
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
-	opts.FS, opts.Logger, opts.Shards, opts.DiskFreeLimit = fs, quietLogger(), 2, -1
+	opts.FS = fs
 	st2 := objstoretest.NewMem()
 	st2.Pause(objstoretest.OpDelete)
 	opts.ObjectStore = st2
-	n, err := Open("data", opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n.Close()
+	n, _ = testNode(t, opts)
 	if dels, _ := n.db.Intents(pebblestore.IntentDelete); len(dels) != 1 {
 		t.Fatalf("delete intents %q, want the abandoned upload's", dels)
 	}
