@@ -119,6 +119,8 @@ func (s *shard) applyQueued(c cmd) result {
 		return result{err: q.Consume(s.now, c.cons, &s.fx)}
 	case cmdCancel:
 		q.Cancel(s.now, c.sess.id, c.tag, &s.fx)
+	case cmdSetEffective:
+		q.SetEffective(s.now, *c.spec, &s.fx)
 	}
 	return result{}
 }

@@ -18,6 +18,7 @@ const (
 	cmdTouch
 	cmdConsume
 	cmdCancel
+	cmdSetEffective
 	cmdGrant
 	cmdGet
 	cmdSettle

@@ -24,18 +24,6 @@ func (n *Node) AppendQueueSpecs(dst []storage.QueueSpec) []storage.QueueSpec {
 // persisted: after a restart the queue runs as declared until its applier
 // sets it again. A missing queue is a 404.
 func (n *Node) SetEffective(ctx context.Context, spec storage.QueueSpec) error {
-	var err error
-	_, callErr := n.call(ctx, n.shardOf(spec.ID), cmd{kind: cmdFunc, fn: func(s *shard) {
-		qs := s.queues[spec.ID]
-		if qs == nil {
-			err = n.notFound(spec.ID)
-			return
-		}
-		s.touch(qs)
-		qs.q.SetEffective(s.now, spec, &s.fx)
-	}})
-	if callErr != nil {
-		return callErr
-	}
+	_, err := n.call(ctx, n.shardOf(spec.ID), cmd{kind: cmdSetEffective, q: spec.ID, spec: &spec})
 	return err
 }
