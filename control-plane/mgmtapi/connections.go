@@ -27,7 +27,7 @@ func (a *API) connections(c *caller) ([]Connection, error) {
 	}
 	all, err := a.conns.List(c.ctx, c.inst)
 	if err != nil {
-		return nil, &apiError{http.StatusServiceUnavailable, "service_unavailable", err.Error()}
+		return nil, unavailable(err)
 	}
 	out := make([]Connection, 0, len(all))
 	for _, cn := range all {
@@ -95,7 +95,7 @@ func (a *API) closeConnection(w http.ResponseWriter, r *http.Request, c *caller)
 	}
 	found, err := a.conns.Close(c.ctx, c.inst, name, reason)
 	if err != nil {
-		return &apiError{http.StatusServiceUnavailable, "service_unavailable", err.Error()}
+		return unavailable(err)
 	}
 	if !found {
 		return errNotFound

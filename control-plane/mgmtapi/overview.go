@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	pb "github.com/warrenmq/warren/api/provisionpb"
 )
@@ -103,7 +104,7 @@ func (a *API) overview(w http.ResponseWriter, r *http.Request, c *caller) error 
 		ProductVersion: Version, ProductName: "Warren", RabbitMQVersion: Version, ClusterName: a.opts.Node,
 		ErlangVersion: "n/a", ChurnRates: map[string]any{}, Node: a.opts.Node,
 		Listeners: []listener{{Node: a.opts.Node, Protocol: "amqp", IPAddress: "::", Port: a.opts.AMQPPort,
-			SocketOpts: socketOpts}},
+			SocketOpts: socketOpts()}},
 		Contexts: []map[string]any{}}
 	if err := a.totals(c, &o); err != nil {
 		return err
@@ -157,8 +158,10 @@ func orEmpty(tags []string) []string {
 
 // socketOpts are the AMQP listener's socket options as Go sets them:
 // TCP_NODELAY on every connection, no linger, and the kernel's
-// somaxconn as the listen backlog.
-var socketOpts = map[string]any{"backlog": listenBacklog(), "nodelay": true, "linger": []any{false, 0}, "exit_on_close": false}
+// somaxconn as the listen backlog (read once, when first asked).
+var socketOpts = sync.OnceValue(func() map[string]any {
+	return map[string]any{"backlog": listenBacklog(), "nodelay": true, "linger": []any{false, 0}, "exit_on_close": false}
+})
 
 // listenBacklog is the backlog Go's net.Listen asks for on Linux.
 func listenBacklog() int {
