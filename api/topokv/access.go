@@ -174,6 +174,12 @@ func (m *Mirror) ReadAccess(inst string, fn func(a *Access)) {
 	fn(a)
 }
 
+// Instance returns the instance record as the mirror holds it now.
+func (m *Mirror) Instance(name string) (i topology.Instance, ok bool) {
+	m.ReadAccess(name, func(a *Access) { i, ok = a.Instance() })
+	return i, ok
+}
+
 var emptyAccess = newAccess()
 
 // Instances calls fn for every instance that has a record, in no order,

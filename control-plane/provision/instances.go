@@ -54,10 +54,7 @@ func (s *Service) createInstanceLocked(ctx context.Context, i topology.Instance)
 
 // lookupInstance reads an instance's record from the mirror.
 func (s *Service) lookupInstance(name string) (topology.Instance, bool) {
-	var i topology.Instance
-	var ok bool
-	s.mirror.ReadAccess(name, func(a *topokv.Access) { i, ok = a.Instance() })
-	return i, ok
+	return s.mirror.Instance(name)
 }
 
 // ListInstances lists every instance for the admin, the token's own for a

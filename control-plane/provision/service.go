@@ -110,9 +110,7 @@ func (s *Service) instance(ctx context.Context, inst string) (topology.Instance,
 	if err := authorize(ctx, inst); err != nil {
 		return topology.Instance{}, err
 	}
-	var i topology.Instance
-	var ok bool
-	s.mirror.ReadAccess(inst, func(a *topokv.Access) { i, ok = a.Instance() })
+	i, ok := s.mirror.Instance(inst)
 	if !ok {
 		return i, status.Errorf(codes.NotFound, "instance %q not found", inst)
 	}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/route"
-	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
 )
 
@@ -22,13 +21,8 @@ var ErrQuota = errors.New("instance quota reached")
 
 // quotas returns the instance's quotas as the mirror holds them now.
 func (s *Service) quotas(inst string) topology.Quotas {
-	var q topology.Quotas
-	s.mirror.ReadAccess(inst, func(a *topokv.Access) {
-		if i, ok := a.Instance(); ok {
-			q = i.Quotas
-		}
-	})
-	return q
+	i, _ := s.mirror.Instance(inst)
+	return i.Quotas
 }
 
 // checkQueueQuotaLocked refuses a new queue past max_queues with

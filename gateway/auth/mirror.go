@@ -11,9 +11,8 @@ import (
 type MirrorDirectory struct{ M *topokv.Mirror }
 
 // Instance returns an instance's record.
-func (d MirrorDirectory) Instance(name string) (i topology.Instance, ok bool) {
-	d.M.ReadAccess(name, func(a *topokv.Access) { i, ok = a.Instance() })
-	return i, ok
+func (d MirrorDirectory) Instance(name string) (topology.Instance, bool) {
+	return d.M.Instance(name)
 }
 
 // User returns a user of an instance.

@@ -13,7 +13,6 @@ import (
 	"github.com/warrenmq/warren/api/amqp"
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/route"
-	"github.com/warrenmq/warren/api/topokv"
 	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/gateway/auth"
 	"github.com/warrenmq/warren/gateway/wire"
@@ -123,13 +122,8 @@ func serverName(nc net.Conn) string {
 // instanceQuotas are the quotas of the connection's instance, as its record
 // is now; none when the record is gone (the login would have failed).
 func (c *Conn) instanceQuotas() topology.Quotas {
-	var q topology.Quotas
-	c.cfg.Mirror.ReadAccess(c.inst, func(a *topokv.Access) {
-		if i, ok := a.Instance(); ok {
-			q = i.Quotas
-		}
-	})
-	return q
+	i, _ := c.cfg.Mirror.Instance(c.inst)
+	return i.Quotas
 }
 
 // credentials decodes a SASL response: PLAIN is "\0user\0pass"; AMQPLAIN is

@@ -166,17 +166,11 @@ func serveAPIs(ctx context.Context, o Options, url string, svc *topo.Service, re
 // cannot be read, it waits for as many as answer before its deadline.
 func liveGateways(regKV jetstream.KeyValue) func(ctx context.Context) int {
 	return func(ctx context.Context) int {
-		entries, err := registry.Entries(ctx, regKV, registry.Gateway)
+		alive, err := registry.List(ctx, regKV, registry.Gateway)
 		if err != nil {
 			return math.MaxInt
 		}
-		n, now := 0, time.Now()
-		for _, e := range entries {
-			if e.Alive(now) {
-				n++
-			}
-		}
-		return n
+		return len(alive)
 	}
 }
 
