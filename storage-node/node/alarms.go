@@ -113,10 +113,9 @@ func hotAlarm(up bool, hot, budget int64) bool {
 // old to cur across a mark of the hot-budget alarm, so it does not wait
 // for the next AlarmInterval (TIERING.md §6).
 func (t *tiering) hotMoved(old, cur int64) {
-	up := t.cfg.HotBytes
-	down := up - up/hotClearDivisor
-	if (old >= up) == (cur >= up) && (old >= down) == (cur >= down) {
-		return
+	budget := t.cfg.HotBytes
+	if hotAlarm(false, old, budget) == hotAlarm(false, cur, budget) && hotAlarm(true, old, budget) == hotAlarm(true, cur, budget) {
+		return // crossed neither the rising mark nor the clearing one
 	}
 	select {
 	case t.nudge <- struct{}{}:
