@@ -66,13 +66,18 @@ func (d *deleter) pushIntents() error {
 	if err != nil {
 		return err
 	}
+	d.t.busy.Add(int64(len(keys)))
+	d.pushIntentKeys(keys)
+	return nil
+}
+
+// pushIntentKeys queues keys whose delete intents Pebble holds durably.
+func (d *deleter) pushIntentKeys(keys []string) {
 	items := make([]delItem, len(keys))
 	for i, k := range keys {
 		items[i] = delItem{key: k, intent: true}
 	}
-	d.t.busy.Add(int64(len(items)))
 	d.push(items...)
-	return nil
 }
 
 func (d *deleter) run() {
@@ -162,9 +167,5 @@ func (t *tiering) deleteSynced(keys []string, err error) {
 		t.busy.Add(-int64(len(keys)))
 		return
 	}
-	items := make([]delItem, len(keys))
-	for i, k := range keys {
-		items[i] = delItem{key: k, intent: true}
-	}
-	t.del.push(items...)
+	t.del.pushIntentKeys(keys)
 }
