@@ -10,6 +10,15 @@ import (
 // topology mirror; it is both a Directory and a PermDirectory.
 type MirrorDirectory struct{ M *topokv.Mirror }
 
+// MirrorUsers logs AMQP clients in against the instances' users in the
+// mirror, the default instance taking bare user names; tlsDomain, when
+// set, names the instance by TLS SNI.
+func MirrorUsers(m *topokv.Mirror, tlsDomain string) *Users {
+	u := NewUsers(MirrorDirectory{M: m}, topology.DefaultInstance)
+	u.SetDomain(tlsDomain)
+	return u
+}
+
 // Instance returns an instance's record.
 func (d MirrorDirectory) Instance(name string) (topology.Instance, bool) {
 	return d.M.Instance(name)

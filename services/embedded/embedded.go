@@ -248,7 +248,7 @@ func (b *broker) startGateway(ctx context.Context) error {
 	go b.node.WatchAlarms(ctx, func(st node.AlarmState) { gate.Set(alarm.State(st).Reason()) })
 	cfg := conn.Prepare(conn.Config{
 		Gate:     gate,
-		Auth:     users(b.mirror, b.o.TLSDomain),
+		Auth:     auth.MirrorUsers(b.mirror, b.o.TLSDomain),
 		Topology: b.topo, Mirror: b.mirror, Node: b.nodeByName, ClusterSync: b.awaitPolicies,
 		ConsumerTimeout: b.o.ConsumerTimeout, MaxMessageSize: b.o.MaxMessageSize,
 		Product: "Warren", Version: b.o.Version, Log: b.o.Log,
@@ -289,13 +289,6 @@ func (b *broker) awaitPolicies(ctx context.Context, rev uint64) {
 	ctx, cancel := context.WithTimeout(ctx, policyBound)
 	defer cancel()
 	_ = b.pol.WaitFor(ctx, rev)
-}
-
-// users logs AMQP clients in against the instances' users in the mirror.
-func users(m *topokv.Mirror, tlsDomain string) *auth.Users {
-	u := auth.NewUsers(auth.MirrorDirectory{M: m}, topology.DefaultInstance)
-	u.SetDomain(tlsDomain)
-	return u
 }
 
 // portOf is the port of a listen address, 0 when it has none.

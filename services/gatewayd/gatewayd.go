@@ -16,8 +16,6 @@ import (
 
 	"github.com/warrenmq/warren/api/connquota"
 	"github.com/warrenmq/warren/api/registry"
-	"github.com/warrenmq/warren/api/topokv"
-	"github.com/warrenmq/warren/api/topology"
 	"github.com/warrenmq/warren/gateway/auth"
 	"github.com/warrenmq/warren/gateway/conn"
 	"github.com/warrenmq/warren/gateway/server"
@@ -81,7 +79,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	cfg := conn.Prepare(conn.Config{
 		Gate: gate, Seats: seats,
-		Auth:     users(c.Mirror, o.TLSDomain),
+		Auth:     auth.MirrorUsers(c.Mirror, o.TLSDomain),
 		Topology: control, Mirror: c.Mirror, Node: c.Nodes.Node, ClusterSync: tsync.Await,
 		ConsumerTimeout: o.ConsumerTimeout, Product: "Warren", Version: o.Version, Log: o.Log,
 		ReplyRelay: &replyRelay{nc: c.NATS, id: id, log: o.Log},
@@ -161,13 +159,6 @@ func countSeats(ctx context.Context, c *cluster.Conn, id string) (*connquota.Cou
 	seats := connquota.NewCounter(kv, id)
 	go seats.Run(ctx)
 	return seats, nil
-}
-
-// users logs AMQP clients in against the instances' users in the mirror.
-func users(m *topokv.Mirror, tlsDomain string) *auth.Users {
-	u := auth.NewUsers(auth.MirrorDirectory{M: m}, topology.DefaultInstance)
-	u.SetDomain(tlsDomain)
-	return u
 }
 
 // gatewayID names this gateway process: the prefix of its connection ids,
