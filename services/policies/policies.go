@@ -23,6 +23,8 @@ import (
 type Node interface {
 	// AppendQueueSpecs appends the declared spec of every queue the node has.
 	AppendQueueSpecs(dst []storage.QueueSpec) []storage.QueueSpec
+	// QueuesGeneration changes whenever the node gains or loses a queue.
+	QueuesGeneration() uint64
 	// SetEffective makes the queue spec.ID run with spec's limits and
 	// dead-letter target; a queue the node does not have is a 404.
 	SetEffective(ctx context.Context, spec storage.QueueSpec) error
@@ -43,6 +45,8 @@ type Applier struct {
 	specs   []storage.QueueSpec         // reused by every pass
 	applied map[storage.QueueID]applied // what each queue runs with, as far as known
 	gen     uint64                      // the mirror's access generation at the last pass
+	queues  uint64                      // the node's queues generation at the last pass
+	pending bool                        // the last pass left a queue for later
 	pass    uint64
 }
 
@@ -111,10 +115,18 @@ func (a *Applier) covered(rev uint64) {
 // Pass brings every queue of the node to its effective spec. When no
 // access record changed since the last pass (policies are access records)
 // only the queues not seen before are worked out; the others keep theirs.
+// When the node's queues did not change either and the last pass left
+// nothing for later, there is nothing to do: the mirror changes with every
+// declare or binding of the whole cluster, and a pass copies every queue
+// spec of the node.
 func (a *Applier) Pass(ctx context.Context) {
-	gen := a.mirror.AccessGeneration() // before reading the policies it covers
+	gen := a.mirror.AccessGeneration()  // before reading the policies it covers
+	queues := a.node.QueuesGeneration() // before reading the specs it covers
+	if a.pass > 0 && gen == a.gen && queues == a.queues && !a.pending {
+		return
+	}
 	all := gen != a.gen
-	a.gen = gen
+	a.gen, a.queues, a.pending = gen, queues, false
 	a.pass++
 	a.specs = a.node.AppendQueueSpecs(a.specs[:0])
 	for _, declared := range a.specs {
@@ -141,6 +153,7 @@ func (a *Applier) Pass(ctx context.Context) {
 func (a *Applier) update(ctx context.Context, declared, have storage.QueueSpec) {
 	want, ok := a.effective(declared)
 	if !ok {
+		a.pending = true
 		return
 	}
 	if want != have {
@@ -149,6 +162,7 @@ func (a *Applier) update(ctx context.Context, declared, have storage.QueueSpec) 
 			if ctx.Err() == nil {
 				a.log.Warn("policies: could not apply", "queue", declared.Name, "vhost", declared.VHost, "err", err)
 			}
+			a.pending = true
 			return // tried again at the next change of the mirror
 		}
 	}

@@ -25,12 +25,21 @@ import (
 type fakeNode struct {
 	mu       sync.Mutex
 	declared []storage.QueueSpec
+	gen      uint64
+	listed   int // AppendQueueSpecs calls
 	calls    []string
+}
+
+func (n *fakeNode) QueuesGeneration() uint64 {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.gen
 }
 
 func (n *fakeNode) AppendQueueSpecs(dst []storage.QueueSpec) []storage.QueueSpec {
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.listed++
 	return append(dst, n.declared...)
 }
 
@@ -38,6 +47,15 @@ func (n *fakeNode) add(s storage.QueueSpec) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.declared = append(n.declared, s)
+	n.gen++
+}
+
+// removeAll deletes every queue from the node.
+func (n *fakeNode) removeAll() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.declared = nil
+	n.gen++
 }
 
 func (n *fakeNode) SetEffective(_ context.Context, s storage.QueueSpec) error {
@@ -176,13 +194,38 @@ func TestApplierFirstPass(t *testing.T) {
 	f.pass("first pass", "a1 ttl=10 max-len=-1 dlx=false:")
 }
 
+// A pass when neither the policies nor the node's queues changed (the
+// mirror moved for another node's queue) does not list the node's queues
+// again; but a queue whose record the mirror did not hold yet is looked
+// at again once it does.
+func TestApplierSkipsPassesWithNothingNew(t *testing.T) {
+	f := newFixture(t)
+	f.policy("ttl", "^a", map[string]any{"message-ttl": 10.0})
+	f.queue(1, "a1", nil, true)
+	f.pass("first pass", "a1 ttl=10 max-len=-1 dlx=false:")
+	listed := f.node.listed
+	f.queue(2, "a-elsewhere", nil, false)
+	f.pass("another node's queue", "")
+	if f.node.listed != listed {
+		t.Errorf("a pass with nothing new listed the node's queues")
+	}
+	early, err := topology.Queue{VHost: "/", Name: "a2", ID: 3, Durable: true}.QueueSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.node.add(early) // the control plane creates the storage before the record
+	f.pass("record not there yet", "")
+	f.queue(3, "a2", nil, false)
+	f.pass("record arrived", "a2 ttl=10 max-len=-1 dlx=false:")
+}
+
 // A queue deleted from the node is forgotten, so the applier's state
 // does not grow with the queues a node ever had.
 func TestApplierForgetsDeletedQueues(t *testing.T) {
 	f := newFixture(t)
 	f.queue(1, "q", nil, true)
 	f.pass("no policy", "")
-	f.node.declared = nil
+	f.node.removeAll()
 	f.pass("queue gone", "")
 	if len(f.a.applied) != 0 {
 		t.Fatalf("applied still holds %d queues", len(f.a.applied))

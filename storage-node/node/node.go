@@ -267,6 +267,7 @@ func (n *Node) call(ctx context.Context, s *shard, c cmd) (result, error) {
 // shards.
 type registry struct {
 	mu      sync.RWMutex
+	gen     uint64 // counts the changes of live
 	live    map[storage.QueueID]*storage.QueueSpec
 	gone    map[storage.QueueID]*storage.QueueSpec
 	goneFIF []storage.QueueID
@@ -284,6 +285,7 @@ func (r *registry) add(spec *storage.QueueSpec) {
 	s := *spec
 	r.mu.Lock()
 	r.live[s.ID] = &s
+	r.gen++
 	r.mu.Unlock()
 }
 
@@ -292,6 +294,7 @@ func (r *registry) remove(id storage.QueueID) {
 	defer r.mu.Unlock()
 	if s, ok := r.live[id]; ok {
 		delete(r.live, id)
+		r.gen++
 		r.gone[id] = s
 		r.goneFIF = append(r.goneFIF, id)
 		if len(r.goneFIF) > maxTombstones {

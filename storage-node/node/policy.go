@@ -17,6 +17,15 @@ func (n *Node) AppendQueueSpecs(dst []storage.QueueSpec) []storage.QueueSpec {
 	return dst
 }
 
+// QueuesGeneration changes whenever a queue is created on the node or
+// removed from it, so an applier can tell that AppendQueueSpecs would give
+// what it gave last time.
+func (n *Node) QueuesGeneration() uint64 {
+	n.reg.mu.RLock()
+	defer n.reg.mu.RUnlock()
+	return n.reg.gen
+}
+
 // SetEffective makes a queue run with the limits and dead-letter target of
 // spec, its declared spec with a policy applied (queue.SetEffective says
 // what changes at once: drops over a new length limit, expiry under a new
