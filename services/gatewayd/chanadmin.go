@@ -56,13 +56,9 @@ func (g *ConnAdmin) ListConsumers(inst string) []connadmin.Consumer {
 
 // eachChannel calls fn with every channel of the instance's connections.
 func (g *ConnAdmin) eachChannel(inst string, fn func(conn.Info, conn.ChannelInfo)) {
-	for _, c := range g.open() {
-		in, ok := c.Info()
-		if !ok || in.Identity.Instance != inst {
-			continue
-		}
-		for _, ch := range c.Channels() {
-			fn(in, ch)
+	for _, oc := range g.open(inst) {
+		for _, ch := range oc.c.Channels() {
+			fn(oc.in, ch)
 		}
 	}
 }

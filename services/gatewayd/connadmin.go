@@ -77,21 +77,32 @@ func (g *ConnAdmin) respond(m *nats.Msg, v any) {
 	}
 }
 
-// open copies the open connections: Info takes each connection's lock,
-// which must not be waited for under the server's.
-func (g *ConnAdmin) open() []*conn.Conn {
+// openConn is an open connection of an instance and its description.
+type openConn struct {
+	c  *conn.Conn
+	in conn.Info
+}
+
+// open lists the instance's open connections on this gateway. The server's
+// list is copied first: Info takes each connection's lock, which must not
+// be waited for under the server's.
+func (g *ConnAdmin) open(inst string) []openConn {
 	var all []*conn.Conn
 	g.Srv.Each(func(c *conn.Conn) { all = append(all, c) })
-	return all
+	var out []openConn
+	for _, c := range all {
+		if in, ok := c.Info(); ok && in.Identity.Instance == inst {
+			out = append(out, openConn{c, in})
+		}
+	}
+	return out
 }
 
 // List describes the instance's open connections on this gateway.
 func (g *ConnAdmin) List(inst string) []connadmin.Info {
 	out := []connadmin.Info{}
-	for _, c := range g.open() {
-		if in, ok := c.Info(); ok && in.Identity.Instance == inst {
-			out = append(out, g.describe(in))
-		}
+	for _, oc := range g.open(inst) {
+		out = append(out, g.describe(oc.in))
 	}
 	return out
 }
@@ -100,10 +111,10 @@ func (g *ConnAdmin) List(inst string) []connadmin.Info {
 // CONNECTION_FORCED, as RabbitMQ's management DELETE does, and reports
 // whether this gateway had it.
 func (g *ConnAdmin) Close(inst, name, reason string) bool {
-	for _, c := range g.open() {
-		if in, ok := c.Info(); ok && in.Identity.Instance == inst && Name(in) == name {
-			g.Log.Info("closing connection on request", "conn", in.ID, "instance", inst, "reason", reason)
-			go c.Close(reply.ConnectionForced, reason)
+	for _, oc := range g.open(inst) {
+		if Name(oc.in) == name {
+			g.Log.Info("closing connection on request", "conn", oc.in.ID, "instance", inst, "reason", reason)
+			go oc.c.Close(reply.ConnectionForced, reason)
 			return true
 		}
 	}
