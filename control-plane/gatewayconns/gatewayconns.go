@@ -36,39 +36,29 @@ func New(nc *nats.Conn, gateways func(ctx context.Context) int) *Client {
 
 // List returns the instance's connections on every gateway that answered.
 func (c *Client) List(ctx context.Context, inst string) ([]connadmin.Info, error) {
-	var out []connadmin.Info
-	err := c.gather(ctx, connadmin.ListSubject, connadmin.ListRequest{Instance: inst}, func(data []byte) bool {
-		var r connadmin.ListReply
-		if json.Unmarshal(data, &r) == nil {
-			out = append(out, r.Connections...)
-		}
-		return false
-	})
-	return out, err
+	return collect(ctx, c, connadmin.ListSubject, inst, func(r connadmin.ListReply) []connadmin.Info { return r.Connections })
 }
 
 // Channels returns the channels of the instance's connections on every
 // gateway that answered.
 func (c *Client) Channels(ctx context.Context, inst string) ([]connadmin.Channel, error) {
-	var out []connadmin.Channel
-	err := c.gather(ctx, connadmin.ChannelsSubject, connadmin.ListRequest{Instance: inst}, func(data []byte) bool {
-		var r connadmin.ChannelsReply
-		if json.Unmarshal(data, &r) == nil {
-			out = append(out, r.Channels...)
-		}
-		return false
-	})
-	return out, err
+	return collect(ctx, c, connadmin.ChannelsSubject, inst, func(r connadmin.ChannelsReply) []connadmin.Channel { return r.Channels })
 }
 
 // Consumers returns the consumers of the instance's connections on every
 // gateway that answered.
 func (c *Client) Consumers(ctx context.Context, inst string) ([]connadmin.Consumer, error) {
-	var out []connadmin.Consumer
-	err := c.gather(ctx, connadmin.ConsumersSubject, connadmin.ListRequest{Instance: inst}, func(data []byte) bool {
-		var r connadmin.ConsumersReply
+	return collect(ctx, c, connadmin.ConsumersSubject, inst, func(r connadmin.ConsumersReply) []connadmin.Consumer { return r.Consumers })
+}
+
+// collect asks every gateway on subject about inst and joins the items of
+// the replies (R) that decode; a reply that does not is left out.
+func collect[R, T any](ctx context.Context, c *Client, subject, inst string, items func(R) []T) ([]T, error) {
+	var out []T
+	err := c.gather(ctx, subject, connadmin.ListRequest{Instance: inst}, func(data []byte) bool {
+		var r R
 		if json.Unmarshal(data, &r) == nil {
-			out = append(out, r.Consumers...)
+			out = append(out, items(r)...)
 		}
 		return false
 	})
