@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -128,24 +129,16 @@ func (d *deleter) delete(it delItem) bool {
 // stops.
 func (d *deleter) deleteRetrying(key string) bool {
 	t := d.t
-	wait := minTierBackoff
-	for {
+	return retryTier(t.ctx, func() (bool, error) {
 		err := t.store.Delete(t.ctx, key)
-		switch {
-		case err == nil:
-			return true
-		case t.ctx.Err() != nil:
-			return false
-		case errors.Is(err, objstore.ErrInvalidKey):
+		if err != nil && t.ctx.Err() == nil && errors.Is(err, objstore.ErrInvalidKey) {
 			t.n.opts.Logger.Error("tier: object key refused, not deleted", "key", key, "err", err)
-			return true
+			return true, nil
 		}
+		return err == nil, err
+	}, func(err error, wait time.Duration) {
 		t.n.opts.Logger.Warn("tier: delete failed, retrying", "key", key, "err", err, "backoff", wait)
-		if sleepCtx(t.ctx, wait) != nil {
-			return false
-		}
-		wait = min(2*wait, maxTierBackoff)
-	}
+	})
 }
 
 // deleteObject is a shard's side of a delete (TIERING.md §3 step 1): the

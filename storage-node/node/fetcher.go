@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 	"unsafe"
 
 	"github.com/warrenmq/warren/api/storage"
@@ -145,20 +146,20 @@ func (p *fetchPool) run() {
 // segment, a missing object); other errors are retried with backoff and
 // the lane keeps waiting. It reports false when the node stops.
 func (t *tiering) fetchRetrying(r fetchReq) (tier.FetchResult, bool) {
-	wait := minTierBackoff
-	for {
-		res, err := t.read(r)
+	var res tier.FetchResult
+	done := retryTier(t.ctx, func() (bool, error) {
+		var err error
+		res, err = t.read(r)
 		if err == nil || errors.Is(err, segment.ErrCorrupt) || errors.Is(err, objstore.ErrNotFound) ||
 			errors.Is(err, pebblestore.ErrCorrupt) {
 			res.Err = err
-			return res, true
+			return true, nil
 		}
+		return false, err
+	}, func(err error, _ time.Duration) {
 		t.n.opts.Logger.Warn("tier: read failed, retrying", "queue", r.q, "err", err)
-		if sleepCtx(t.ctx, wait) != nil {
-			return res, false
-		}
-		wait = min(2*wait, maxTierBackoff)
-	}
+	})
+	return res, done
 }
 
 // read does one read: the index and trailer with one ranged read, or a

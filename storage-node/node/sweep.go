@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/warrenmq/warren/storage-node/pebblestore"
 )
@@ -23,23 +24,16 @@ import (
 func (t *tiering) sweep() {
 	defer t.wg.Done()
 	defer t.busy.Add(-1)
-	wait := minTierBackoff
-	for {
-		n, err := t.sweepOnce()
-		if err == nil {
-			if n > 0 {
-				t.n.opts.Logger.Warn("tier: orphaned objects found at startup", "objects", n)
-			}
-			return
-		}
-		if t.ctx.Err() != nil {
-			return
-		}
+	var n int
+	swept := retryTier(t.ctx, func() (bool, error) {
+		var err error
+		n, err = t.sweepOnce()
+		return err == nil, err
+	}, func(err error, wait time.Duration) {
 		t.n.opts.Logger.Warn("tier: orphan sweep failed, retrying", "err", err, "backoff", wait)
-		if sleepCtx(t.ctx, wait) != nil {
-			return
-		}
-		wait = min(2*wait, maxTierBackoff)
+	})
+	if swept && n > 0 {
+		t.n.opts.Logger.Warn("tier: orphaned objects found at startup", "objects", n)
 	}
 }
 

@@ -62,11 +62,34 @@ type tiering struct {
 	wg     sync.WaitGroup
 }
 
-// Backoff of uploads after a failed Put, node-wide (TIERING.md §6).
+// Backoff of uploads after a failed Put, node-wide (TIERING.md §6), and
+// of every other retried store call.
 const (
 	minTierBackoff = 100 * time.Millisecond
 	maxTierBackoff = 30 * time.Second
 )
+
+// retryTier calls attempt until it reports done, waiting between tries
+// from minTierBackoff, doubling up to maxTierBackoff; failed logs a try
+// that failed, with the wait before the next. It reports false when ctx
+// ends first (the node is stopping).
+func retryTier(ctx context.Context, attempt func() (done bool, err error), failed func(err error, wait time.Duration)) bool {
+	wait := minTierBackoff
+	for {
+		done, err := attempt()
+		if done {
+			return true
+		}
+		if ctx.Err() != nil {
+			return false
+		}
+		failed(err, wait)
+		if sleepCtx(ctx, wait) != nil {
+			return false
+		}
+		wait = min(2*wait, maxTierBackoff)
+	}
+}
 
 func newTiering(n *Node) *tiering {
 	cfg := n.opts.Tier.WithDefaults()
