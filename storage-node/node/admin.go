@@ -127,7 +127,9 @@ func (s *shard) applyQueued(c cmd) result {
 
 func (s *shard) create(spec *storage.QueueSpec) result {
 	if qs := s.queues[spec.ID]; qs != nil {
-		if *qs.q.Declared() != *spec { // a policy may have changed the effective one
+		// The registry holds the declared spec: a policy changes only the
+		// queue's effective one.
+		if declared, _ := s.n.reg.declared(spec.ID); declared != *spec {
 			return result{err: reply.Errorf(reply.PreconditionFailed,
 				"queue '%s' in vhost '%s' exists on this storage node with a different spec", spec.Name, spec.VHost)}
 		}

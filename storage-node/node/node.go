@@ -304,6 +304,16 @@ func (r *registry) remove(id storage.QueueID) {
 	}
 }
 
+// declared returns the spec a live queue was created with.
+func (r *registry) declared(id storage.QueueID) (storage.QueueSpec, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if s, ok := r.live[id]; ok {
+		return *s, true
+	}
+	return storage.QueueSpec{}, false
+}
+
 func (r *registry) exists(id storage.QueueID) bool {
 	r.mu.RLock()
 	_, ok := r.live[id]

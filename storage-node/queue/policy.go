@@ -20,11 +20,7 @@ func (q *Queue) SetEffective(now int64, eff storage.QueueSpec, fx Effects) {
 		return
 	}
 	old := q.spec
-	if q.pol.declared == nil {
-		d := q.spec
-		q.pol.declared = &d
-	}
-	q.spec = withLimits(*q.pol.declared, eff)
+	q.spec = withLimits(q.spec, eff)
 	if q.spec.Expires != old.Expires {
 		q.Touch(now)
 	}
@@ -42,25 +38,17 @@ func (q *Queue) SetEffective(now int64, eff storage.QueueSpec, fx Effects) {
 	}
 }
 
-// Declared is the spec the queue was created with, before any policy.
-func (q *Queue) Declared() *storage.QueueSpec {
-	if q.pol.declared != nil {
-		return q.pol.declared
-	}
-	return &q.spec
-}
-
 // policyState is what SetEffective keeps beside the effective spec.
 type policyState struct {
-	declared *storage.QueueSpec // nil until the first SetEffective: q.spec is it
 	// caps bound the expiry of messages queued before a TTL applied,
 	// ascending in both fields (capExpiry).
 	caps []expiryCap
 }
 
-// withLimits is declared with the policy-settable fields of eff.
-func withLimits(declared, eff storage.QueueSpec) storage.QueueSpec {
-	s := declared
+// withLimits is spec with the policy-settable fields of eff: every one is
+// replaced, so the queue's current spec serves as well as its declared one.
+func withLimits(spec, eff storage.QueueSpec) storage.QueueSpec {
+	s := spec
 	s.MessageTTL, s.Expires = eff.MessageTTL, eff.Expires
 	s.MaxLength, s.MaxLengthBytes, s.Overflow = eff.MaxLength, eff.MaxLengthBytes, eff.Overflow
 	s.HasDLX, s.DeadLetterExchange = eff.HasDLX, eff.DeadLetterExchange
