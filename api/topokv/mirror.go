@@ -210,6 +210,20 @@ func lastRevision(ctx context.Context, kv jetstream.KeyValue) (uint64, bool) {
 	return rev, err == nil
 }
 
+// WaitLatest waits until the mirror holds the bucket's newest revision:
+// what a writer that deleted waits for, and a reader that must see every
+// change made before it asked.
+func (m *Mirror) WaitLatest(ctx context.Context, kv jetstream.KeyValue) error {
+	rev, err := LastRevision(ctx, kv)
+	if err != nil {
+		return err
+	}
+	if err := m.WaitFor(ctx, rev); err != nil {
+		return fmt.Errorf("topology mirror at revision %d: %w", rev, err)
+	}
+	return nil
+}
+
 // LastRevision is the bucket's newest revision. KV deletes do not return
 // theirs; a writer that deleted waits for this one to see its deletes
 // applied.

@@ -135,11 +135,7 @@ func (s *Service) settle(ctx context.Context, rev uint64) error {
 
 // settleLatest is settle after deletes, which return no revision.
 func (s *Service) settleLatest(ctx context.Context) error {
-	rev, err := topokv.LastRevision(ctx, s.kv)
-	if err != nil {
-		return storageError(err)
-	}
-	return s.settle(ctx, rev)
+	return storageError(s.mirror.WaitLatest(ctx, s.kv))
 }
 
 // storageError maps a failure of KV or a storage node to a status: the

@@ -109,12 +109,8 @@ func (r *Router) resolve(batch []storage.DeadLetter, out []string) (missing int)
 
 // catchUp waits until the mirror holds the bucket's last revision.
 func (r *Router) catchUp(ctx context.Context) error {
-	rev, err := topokv.LastRevision(ctx, r.KV)
-	if err != nil {
+	if err := r.Mirror.WaitLatest(ctx, r.KV); err != nil {
 		return fmt.Errorf("dead-letter: %w", err)
-	}
-	if err := r.Mirror.WaitFor(ctx, rev); err != nil {
-		return fmt.Errorf("dead-letter: topology mirror at revision %d: %w", rev, err)
 	}
 	return nil
 }
