@@ -2,6 +2,7 @@ package connquota
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -119,10 +120,7 @@ func (c *Counter) Leave(ctx context.Context, inst string) error {
 // not hold it. It returns the first error and goes on past it.
 func (c *Counter) Sync(ctx context.Context) error {
 	c.mu.Lock()
-	todo := make(map[string]*local, len(c.insts))
-	for inst, l := range c.insts {
-		todo[inst] = l
-	}
+	todo := maps.Clone(c.insts)
 	c.mu.Unlock()
 	var first error
 	for inst, l := range todo {
