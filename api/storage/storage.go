@@ -6,6 +6,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 )
@@ -127,6 +128,16 @@ type Delivery struct {
 	Msg         *Message
 }
 
+// Clone copies d with its own copy of the message's bytes, for a Sink
+// that keeps a delivery past Deliver.
+func (d Delivery) Clone() Delivery {
+	m := *d.Msg
+	m.Properties = bytes.Clone(m.Properties)
+	m.Body = bytes.Clone(m.Body)
+	d.Msg = &m
+	return d
+}
+
 // ConsumerSpec opens a consumer on a queue within a session. Credit is the
 // number of deliveries the node may push before the session grants more;
 // for a manual-ack consumer the gateway grants one credit back per settled
@@ -145,7 +156,10 @@ type ConsumerSpec struct {
 // Sink receives what a session's node pushes. Calls come from node goroutines,
 // serialized per session; they must not block on network I/O.
 type Sink interface {
-	// Deliver hands over deliveries for the session's consumers, in queue order per consumer.
+	// Deliver hands over deliveries for the session's consumers, in queue
+	// order per consumer. The batch and its messages' byte slices belong to
+	// the caller once Deliver returns (a remote session reuses the buffer
+	// they were received in): a sink copies what it keeps.
 	Deliver(batch []Delivery)
 	// Cancelled says the node ended a consumer on its own (queue deleted, node stopping).
 	Cancelled(tag string, reason error)

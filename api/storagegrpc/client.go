@@ -76,7 +76,7 @@ func (c *Client) StartAppend(ctx context.Context, batch []storage.Publish) func(
 // until ctx ends: a session belongs to a gateway channel, not to a call.
 func (c *Client) OpenSession(ctx context.Context, sink storage.Sink) (storage.Session, error) {
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	stream, err := c.c.Session(sctx)
+	stream, err := c.c.Session(sctx, grpc.ForceCodecV2(storageCodec)) // see sessionFrame
 	if err != nil {
 		cancel()
 		return nil, fromStatus(err)
@@ -231,14 +231,28 @@ func (s *session) Done() <-chan struct{} { return s.done }
 func (s *session) receive() {
 	defer close(s.done)
 	defer s.cancel()
+	var f sessionFrame
 	for {
-		ev, err := s.stream.Recv()
-		if err != nil {
+		if err := s.stream.RecvMsg(&f); err != nil {
 			s.lost(err)
 			return
 		}
-		s.dispatch(ev)
+		if f.packed != nil {
+			s.deliver(f.packed)
+			f.release() // the sink copied what it keeps
+			continue
+		}
+		s.dispatch(&f.ev)
 	}
+}
+
+func (s *session) deliver(packed []byte) {
+	batch, err := unpackDeliveries(packed)
+	if err != nil {
+		s.cancel() // a node speaking garbage: end the session, as if lost
+		return
+	}
+	s.sink.Deliver(batch)
 }
 
 func (s *session) dispatch(ev *pb.SessionEvent) {
@@ -251,13 +265,8 @@ func (s *session) dispatch(ev *pb.SessionEvent) {
 		if ch != nil {
 			ch <- e.Reply
 		}
-	case *pb.SessionEvent_Deliveries_:
-		batch, err := unpackDeliveries(e.Deliveries.GetPacked())
-		if err != nil {
-			s.cancel() // a node speaking garbage: end the session, as if lost
-			return
-		}
-		s.sink.Deliver(batch)
+	case *pb.SessionEvent_Deliveries_: // not left in the receive buffer: see codec
+		s.deliver(e.Deliveries.GetPacked())
 	case *pb.SessionEvent_Cancelled_:
 		s.forget(e.Cancelled.GetTag())
 		s.sink.Cancelled(e.Cancelled.GetTag(), rpcerr.Decode(e.Cancelled.GetReason()))

@@ -59,7 +59,9 @@ func (s *nodeSession) Deliver(batch []storage.Delivery) {
 				orphans = append(orphans, storage.Settle{Queue: d.Queue, ID: d.ID, Kind: storage.Requeue})
 			}
 		case !cons.announced:
-			cons.pending = append(cons.pending, batch[i:j]...)
+			for _, d := range batch[i:j] {
+				cons.pending = append(cons.pending, d.Clone())
+			}
 		default:
 			ch.deliverLocked(cons, batch[i:j])
 		}

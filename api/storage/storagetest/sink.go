@@ -20,7 +20,7 @@ func newSink() *sink {
 
 func (s *sink) Deliver(batch []storage.Delivery) {
 	for _, d := range batch {
-		s.deliveries <- d
+		s.deliveries <- d.Clone()
 	}
 }
 

@@ -1,0 +1,95 @@
+package storagegrpc
+
+import (
+	"google.golang.org/grpc/encoding"
+	grpcproto "google.golang.org/grpc/encoding/proto"
+	"google.golang.org/grpc/mem"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
+
+	pb "github.com/warrenmq/warren/api/storagepb"
+)
+
+// codec is gRPC's proto codec, except for a sessionFrame: a batch of
+// deliveries is left in gRPC's receive buffer instead of being copied out
+// of it. The copy was a gateway's largest allocation (every delivered byte,
+// again), and the garbage it made ran the gateway's GC dozens of times a
+// second. Its name is "proto", so the wire is unchanged.
+type codec struct{ proto encoding.CodecV2 }
+
+var storageCodec = codec{proto: encoding.GetCodecV2(grpcproto.Name)}
+
+func (c codec) Name() string { return grpcproto.Name }
+
+func (c codec) Marshal(v any) (mem.BufferSlice, error) { return c.proto.Marshal(v) }
+
+func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
+	if f, ok := v.(*sessionFrame); ok {
+		return f.unmarshal(data, c.proto)
+	}
+	return c.proto.Unmarshal(data, v)
+}
+
+// sessionFrame is what a client session receives a SessionEvent into. An
+// event of deliveries sets packed, which points into buf, a reference to
+// the receive buffer held until release; any other event is decoded into ev.
+type sessionFrame struct {
+	ev     pb.SessionEvent
+	packed []byte
+	buf    mem.Buffer
+}
+
+// The field numbers of SessionEvent.deliveries and Deliveries.packed.
+var (
+	deliveriesField = fieldNumber((&pb.SessionEvent{}).ProtoReflect(), "deliveries")
+	packedField     = fieldNumber((&pb.SessionEvent_Deliveries{}).ProtoReflect(), "packed")
+)
+
+func fieldNumber(m protoreflect.Message, name protoreflect.Name) protowire.Number {
+	return m.Descriptor().Fields().ByName(name).Number()
+}
+
+func (f *sessionFrame) unmarshal(data mem.BufferSlice, proto encoding.CodecV2) error {
+	f.release()
+	f.ev.Reset()
+	if len(data) == 1 {
+		if packed, ok := packedDeliveries(data[0].ReadOnlyData()); ok {
+			data[0].Ref() // gRPC frees its reference when this returns
+			f.buf, f.packed = data[0], packed
+			return nil
+		}
+	}
+	return proto.Unmarshal(data, &f.ev)
+}
+
+// release gives the receive buffer back once nothing points into it.
+func (f *sessionFrame) release() {
+	if f.buf != nil {
+		f.buf.Free()
+	}
+	f.buf, f.packed = nil, nil
+}
+
+// packedDeliveries is the packed field of b when b encodes a SessionEvent
+// that holds Deliveries and nothing else, in the one way a node encodes it.
+func packedDeliveries(b []byte) ([]byte, bool) {
+	inner, ok := onlyBytesField(b, deliveriesField)
+	if !ok {
+		return nil, false
+	}
+	return onlyBytesField(inner, packedField)
+}
+
+// onlyBytesField is the value of field num when b holds that bytes field
+// alone.
+func onlyBytesField(b []byte, num protowire.Number) ([]byte, bool) {
+	n, typ, taglen := protowire.ConsumeTag(b)
+	if taglen < 0 || n != num || typ != protowire.BytesType {
+		return nil, false
+	}
+	v, vlen := protowire.ConsumeBytes(b[taglen:])
+	if vlen < 0 || taglen+vlen != len(b) {
+		return nil, false
+	}
+	return v, true
+}
