@@ -1,9 +1,9 @@
-package storagegrpc
+package bufpool
 
 import "testing"
 
 func TestBufferPoolTiers(t *testing.T) {
-	p := &bufferPool{}
+	p := &Pool{}
 	for _, size := range []int{0, 1, 255, 256, 257, 40 << 10, 1 << 20, 1<<24 + 1} {
 		b := p.Get(size)
 		if len(*b) != size {
