@@ -212,6 +212,16 @@ type MessageRates struct {
 	Publish, Deliver, DeliverNoAck, Get, GetNoAck, GetEmpty, Redeliver, Ack float64
 }
 
+// AppendCopier is a Node whose StartAppend has copied the batch's messages
+// by the time it returns, as a remote node does when it encodes them for
+// the wire. Once such an append is answered, nothing of the node's reads
+// the messages' buffers, and the caller may reuse them; a node in the
+// caller's process keeps them in its queues instead.
+type AppendCopier interface {
+	Node
+	CopiesAppends()
+}
+
 // Node is one storage node, seen from a gateway or the control plane.
 // Every method is safe for concurrent use.
 type Node interface {

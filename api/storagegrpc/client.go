@@ -24,7 +24,7 @@ type Client struct {
 	appends *appendStream
 }
 
-var _ storage.Node = (*Client)(nil)
+var _ storage.AppendCopier = (*Client)(nil)
 
 // NewClient calls the Storage service on cc.
 func NewClient(cc grpc.ClientConnInterface) *Client {
@@ -65,6 +65,9 @@ func (c *Client) Touch(ctx context.Context, id storage.QueueID) error {
 func (c *Client) Append(ctx context.Context, batch []storage.Publish) ([]storage.Outcome, error) {
 	return c.appends.start(ctx, batch)()
 }
+
+// CopiesAppends: StartAppend encodes the batch before it returns.
+func (c *Client) CopiesAppends() {}
 
 // StartAppend sends the batch on the client's Appends stream, behind every
 // batch sent before, and returns at once.

@@ -32,6 +32,7 @@ type pubReq struct {
 	stored  storage.Message
 	targets []target
 	m       *wire.BasicPublish // for basic.return when every target queue vanished
+	buf     *[]byte            // the pooled buffer msg's bytes are in, or nil
 	nacked  atomic.Bool        // some queue refused it, or storage failed; set by any node's store goroutine
 	lost    atomic.Int32       // targets whose queue was deleted after routing
 }
@@ -142,6 +143,7 @@ func (a *appender) confirmer() {
 		case sb := <-a.started:
 			sb.wait()
 			a.confirm(sb.batch)
+			sb.recycleBodies()
 			a.mu.Lock()
 			a.mu.completed += uint64(len(sb.batch))
 			a.mu.cond.Broadcast()
@@ -215,10 +217,29 @@ func (sb *startedBatch) wait() {
 	}
 }
 
+// recycleBodies gives the batch's pooled publish buffers back once it is
+// confirmed, when every node it went to has copied its messages: nothing
+// reads them then. A publish routed nowhere is skipped, since a direct
+// reply-to may have handed its bytes on.
+func (sb *startedBatch) recycleBodies() {
+	for _, nb := range sb.nodes {
+		if !nb.copied {
+			return
+		}
+	}
+	for _, r := range sb.batch {
+		if r.buf != nil && len(r.targets) > 0 {
+			bodyPool.Put(r.buf)
+			r.buf, r.msg, r.stored = nil, nil, storage.Message{}
+		}
+	}
+}
+
 // nodeBatch is the part of a batch bound for one node: publishes[i] carries reqs[i].
 type nodeBatch struct {
 	name      string
 	wait      func() ([]storage.Outcome, error) // nil when the node is unknown
+	copied    bool                              // the node copied the publishes: see storage.AppendCopier
 	log       *slog.Logger
 	publishes []storage.Publish
 	reqs      []*pubReq
@@ -245,6 +266,7 @@ func (a *appender) startOn(ctx context.Context, nb *nodeBatch) {
 	nb.log = a.c.cfg.Log
 	if node, ok := a.c.cfg.Node(nb.name); ok {
 		nb.wait = node.StartAppend(ctx, nb.publishes)
+		_, nb.copied = node.(storage.AppendCopier)
 	}
 }
 

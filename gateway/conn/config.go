@@ -62,6 +62,10 @@ type Config struct {
 	Gate *Gate
 	// Node returns the storage node with the given name.
 	Node func(name string) (storage.Node, bool)
+	// RemoteStorage says every storage node is in another process: the
+	// buffers publishes arrive in are then pooled, and reused once the
+	// nodes have copied and confirmed them (see recycleBodies).
+	RemoteStorage bool
 	// ReplyRelay, when set, carries direct reply-to replies to the requester's
 	// gateway; nil means this gateway is the only one.
 	ReplyRelay ReplyRelay

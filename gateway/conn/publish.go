@@ -4,6 +4,7 @@ import (
 	"strconv"
 
 	"github.com/warrenmq/warren/api/amqp"
+	"github.com/warrenmq/warren/api/bufpool"
 	"github.com/warrenmq/warren/api/reply"
 	"github.com/warrenmq/warren/api/route"
 	"github.com/warrenmq/warren/api/storage"
@@ -24,8 +25,12 @@ type incoming struct {
 	bodySize uint64
 	received uint64
 	props    []byte
-	body     []byte // nil while discarding an oversize body
+	body     []byte  // nil while discarding an oversize body
+	buf      *[]byte // from bodyPool, holding props and body; nil when allocated
 }
+
+// bodyPool holds the buffers of publishes bound for remote storage nodes.
+var bodyPool bufpool.Pool
 
 // publishMethod handles basic.publish and the tx/confirm mode switches.
 func (ch *channel) publishMethod(m wire.Method) (bool, error) {
@@ -92,9 +97,16 @@ func (ch *channel) header(in *incoming, payload []byte) error {
 	if size > uint64(ch.c.maxMessage) {
 		in.props = append([]byte(nil), props...) // the body is discarded
 	} else {
-		// One allocation holds the properties and the body after them.
-		buf := make([]byte, len(props), len(props)+int(size))
-		copy(buf, props)
+		// One buffer holds the properties and the body after them.
+		n := len(props) + int(size)
+		var buf []byte
+		if ch.c.cfg.RemoteStorage {
+			in.buf = bodyPool.Get(n)
+			buf = (*in.buf)[:0:n]
+		} else {
+			buf = make([]byte, 0, n)
+		}
+		buf = append(buf, props...)
 		in.props, in.body = buf[:len(props):len(props)], buf[len(props):]
 	}
 	if size == 0 {
@@ -127,7 +139,7 @@ func (ch *channel) completePublish(in *incoming) error {
 	if err := ch.c.permit(auth.Write, "exchange", in.m.Exchange); err != nil {
 		return ch.wrap(err, in.m)
 	}
-	req := &pubReq{ch: ch, m: in.m}
+	req := &pubReq{ch: ch, m: in.m, buf: in.buf}
 	msg := &req.stored
 	req.msg = msg
 	headers, err := ch.buildMessage(in, msg)

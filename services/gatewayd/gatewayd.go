@@ -80,7 +80,7 @@ func Run(ctx context.Context, o Options) error {
 	cfg := conn.Prepare(conn.Config{
 		Gate: gate, Seats: seats,
 		Auth:     auth.MirrorUsers(c.Mirror, o.TLSDomain),
-		Topology: control, Mirror: c.Mirror, Node: c.Nodes.Node, ClusterSync: tsync.Await,
+		Topology: control, Mirror: c.Mirror, Node: c.Nodes.Node, RemoteStorage: true, ClusterSync: tsync.Await,
 		ConsumerTimeout: o.ConsumerTimeout, Product: "Warren", Version: o.Version, Log: o.Log,
 		ReplyRelay: &replyRelay{nc: c.NATS, id: id, log: o.Log},
 	})
