@@ -41,6 +41,7 @@ fuzz:
 	cd api && $(GO) test -run='^$$' -fuzz='^FuzzDecodeProperties$$' -fuzztime=$(FUZZTIME) ./amqp
 	cd api && $(GO) test -run='^$$' -fuzz='^FuzzUnpackPublishes$$' -fuzztime=$(FUZZTIME) ./storagegrpc
 	cd api && $(GO) test -run='^$$' -fuzz='^FuzzUnpackDeliveries$$' -fuzztime=$(FUZZTIME) ./storagegrpc
+	cd api && $(GO) test -run='^$$' -fuzz='^FuzzUnpackSettles$$' -fuzztime=$(FUZZTIME) ./storagegrpc
 	cd storage-node && $(GO) test -run='^$$' -fuzz='^FuzzDecodeSegment$$' -fuzztime=$(FUZZTIME) ./segment
 	cd api && $(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./alarm
 	cd storage-node && $(GO) test -run='^$$' -fuzz='^FuzzDecodeRecord$$' -fuzztime=$(FUZZTIME) ./pebblestore

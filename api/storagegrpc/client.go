@@ -188,10 +188,10 @@ func (s *session) Get(ctx context.Context, queue storage.QueueID, noAck bool) (s
 
 // Settle sends the settlements and the grants they free as one message.
 func (s *session) Settle(ops []storage.Settle, grants []storage.Grant) error {
-	batch := &pb.SessionRequest_SettleBatch{Ops: make([]*pb.Settle, len(ops))}
-	for i, op := range ops {
-		batch.Ops[i] = &pb.Settle{Queue: uint64(op.Queue), Id: uint64(op.ID), Kind: uint32(op.Kind)}
-	}
+	packed := packBuffers.Get().(*[]byte)
+	defer packBuffers.Put(packed) // send encodes the request before it returns
+	*packed = packSettles((*packed)[:0], ops)
+	batch := &pb.SessionRequest_SettleBatch{Ops: *packed}
 	if len(grants) > 0 {
 		batch.Grants = make([]*pb.SessionRequest_Grant, len(grants))
 		for i, g := range grants {

@@ -25,7 +25,9 @@ import (
 //	             varint(ttl) field(exchange) field(routing key)
 //	             field(properties) field(body)
 //
-// where flags bit 1 is Redelivered.
+// where flags bit 1 is Redelivered. Settlements:
+//
+//	settles = uvarint(count) (uvarint(queue) uvarint(id) kind)*
 
 var errPacked = errors.New("storage: malformed packed batch")
 
@@ -176,6 +178,38 @@ func unpackPublishes(buf []byte) ([]storage.Publish, error) {
 		return nil, errPacked
 	}
 	return batch, nil
+}
+
+// packSettles appends the encoding of ops to buf.
+func packSettles(buf []byte, ops []storage.Settle) []byte {
+	buf = slices.Grow(buf, (1+len(ops)*2)*binary.MaxVarintLen64+len(ops))
+	buf = binary.AppendUvarint(buf, uint64(len(ops)))
+	for _, op := range ops {
+		buf = binary.AppendUvarint(buf, uint64(op.Queue))
+		buf = binary.AppendUvarint(buf, uint64(op.ID))
+		buf = append(buf, byte(op.Kind))
+	}
+	return buf
+}
+
+// unpackSettles decodes what packSettles wrote; no bytes are no settlements.
+func unpackSettles(buf []byte) ([]storage.Settle, error) {
+	if len(buf) == 0 {
+		return nil, nil
+	}
+	r := reader{buf: buf}
+	count := r.uvarint()
+	if r.err != nil || count > uint64(len(buf))/3 { // a settlement takes at least three bytes
+		return nil, errPacked
+	}
+	ops := make([]storage.Settle, count)
+	for i := range ops {
+		ops[i] = storage.Settle{Queue: storage.QueueID(r.uvarint()), ID: storage.MsgID(r.uvarint()), Kind: storage.SettleKind(r.byte())}
+	}
+	if r.err != nil || r.left() != 0 {
+		return nil, errPacked
+	}
+	return ops, nil
 }
 
 // reader consumes a packed buffer; the first error sticks.

@@ -124,3 +124,45 @@ func FuzzUnpackDeliveries(f *testing.F) {
 		}
 	})
 }
+
+func sampleSettles() []storage.Settle {
+	return []storage.Settle{
+		{Queue: 1, ID: 7, Kind: storage.Ack},
+		{Queue: 1 << 40, ID: 1<<63 + 5, Kind: storage.Requeue},
+		{Queue: 3, ID: 0, Kind: storage.Reject},
+	}
+}
+
+func TestPackedSettlesRoundTrip(t *testing.T) {
+	in := sampleSettles()
+	buf := packSettles(nil, in)
+	out, err := unpackSettles(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, out) {
+		t.Fatalf("round trip changed the settlements:\n in  %+v\n out %+v", in, out)
+	}
+	for n := 1; n < len(buf); n++ {
+		if _, err := unpackSettles(buf[:n]); err == nil {
+			t.Fatalf("settlements cut to %d of %d bytes were accepted", n, len(buf))
+		}
+	}
+	if _, err := unpackSettles(append(buf, 0)); err == nil {
+		t.Fatal("a trailing byte was accepted")
+	}
+}
+
+func FuzzUnpackSettles(f *testing.F) {
+	f.Add(packSettles(nil, sampleSettles()))
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		ops, err := unpackSettles(buf)
+		if err != nil {
+			return
+		}
+		again, err := unpackSettles(packSettles(nil, ops))
+		if err != nil || len(again) != len(ops) || len(ops) > 0 && !reflect.DeepEqual(again, ops) {
+			t.Fatalf("decoded settlements do not survive a round trip: %v", err)
+		}
+	})
+}

@@ -153,12 +153,15 @@ func (s *Server) Session(stream pb.Storage_SessionServer) error {
 		if err != nil {
 			return err
 		}
-		serveRequest(stream.Context(), sess, req, out)
+		if err := serveRequest(stream.Context(), sess, req, out); err != nil {
+			return err // a gateway speaking garbage: end the session
+		}
 	}
 }
 
 // serveRequest applies one session request and queues its reply, if any.
-func serveRequest(ctx context.Context, sess storage.Session, req *pb.SessionRequest, out *eventSender) {
+// It fails only on a malformed request.
+func serveRequest(ctx context.Context, sess storage.Session, req *pb.SessionRequest, out *eventSender) error {
 	reply := &pb.SessionEvent_Reply{Id: req.GetId()}
 	switch op := req.GetOp().(type) {
 	case *pb.SessionRequest_Consume_:
@@ -171,7 +174,7 @@ func serveRequest(ctx context.Context, sess storage.Session, req *pb.SessionRequ
 		reply.Err = rpcerr.Encode(sess.Cancel(op.Cancel.GetTag()))
 	case *pb.SessionRequest_Grant_:
 		sess.Grant(op.Grant.GetTag(), op.Grant.GetCredit())
-		return
+		return nil
 	case *pb.SessionRequest_Get_:
 		d, remaining, ok, err := sess.Get(ctx, storage.QueueID(op.Get.GetQueue()), op.Get.GetNoAck())
 		reply.Err, reply.Ok, reply.Remaining = rpcerr.Encode(err), ok, remaining
@@ -181,18 +184,19 @@ func serveRequest(ctx context.Context, sess storage.Session, req *pb.SessionRequ
 	case *pb.SessionRequest_Barrier_:
 		// Nothing to do: answering it says the earlier requests are taken.
 	case *pb.SessionRequest_Settle:
-		ops := make([]storage.Settle, len(op.Settle.GetOps()))
-		for i, s := range op.Settle.GetOps() {
-			ops[i] = storage.Settle{Queue: storage.QueueID(s.GetQueue()), ID: storage.MsgID(s.GetId()), Kind: storage.SettleKind(s.GetKind())}
+		ops, err := unpackSettles(op.Settle.GetOps())
+		if err != nil {
+			return status.Error(codes.InvalidArgument, err.Error())
 		}
 		var grants []storage.Grant
 		for _, g := range op.Settle.GetGrants() {
 			grants = append(grants, storage.Grant{Tag: g.GetTag(), Credit: g.GetCredit()})
 		}
 		_ = sess.Settle(ops, grants) // settling is one-way; a failing node ends the stream
-		return
+		return nil
 	}
 	out.send(sessionEvent{msg: &pb.SessionEvent{Event: &pb.SessionEvent_Reply_{Reply: reply}}})
+	return nil
 }
 
 // eventSender is the storage.Sink of a served session: it queues events

@@ -1096,66 +1096,6 @@ func (x *Delivery) GetMsg() *Message {
 	return nil
 }
 
-type Settle struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Queue         uint64                 `protobuf:"varint,1,opt,name=queue,proto3" json:"queue,omitempty"`
-	Id            uint64                 `protobuf:"varint,2,opt,name=id,proto3" json:"id,omitempty"`
-	Kind          uint32                 `protobuf:"varint,3,opt,name=kind,proto3" json:"kind,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Settle) Reset() {
-	*x = Settle{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Settle) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Settle) ProtoMessage() {}
-
-func (x *Settle) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Settle.ProtoReflect.Descriptor instead.
-func (*Settle) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14}
-}
-
-func (x *Settle) GetQueue() uint64 {
-	if x != nil {
-		return x.Queue
-	}
-	return 0
-}
-
-func (x *Settle) GetId() uint64 {
-	if x != nil {
-		return x.Id
-	}
-	return 0
-}
-
-func (x *Settle) GetKind() uint32 {
-	if x != nil {
-		return x.Kind
-	}
-	return 0
-}
-
 type SessionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// id pairs a request with its Reply; 0 for requests that get none
@@ -1176,7 +1116,7 @@ type SessionRequest struct {
 
 func (x *SessionRequest) Reset() {
 	*x = SessionRequest{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1188,7 +1128,7 @@ func (x *SessionRequest) String() string {
 func (*SessionRequest) ProtoMessage() {}
 
 func (x *SessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1201,7 +1141,7 @@ func (x *SessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest.ProtoReflect.Descriptor instead.
 func (*SessionRequest) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *SessionRequest) GetId() uint64 {
@@ -1326,7 +1266,7 @@ type SessionEvent struct {
 
 func (x *SessionEvent) Reset() {
 	*x = SessionEvent{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1338,7 +1278,7 @@ func (x *SessionEvent) String() string {
 func (*SessionEvent) ProtoMessage() {}
 
 func (x *SessionEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1351,7 +1291,7 @@ func (x *SessionEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent.ProtoReflect.Descriptor instead.
 func (*SessionEvent) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{16}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SessionEvent) GetEvent() isSessionEvent_Event {
@@ -1425,7 +1365,7 @@ type SessionRequest_Consume struct {
 
 func (x *SessionRequest_Consume) Reset() {
 	*x = SessionRequest_Consume{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1437,7 +1377,7 @@ func (x *SessionRequest_Consume) String() string {
 func (*SessionRequest_Consume) ProtoMessage() {}
 
 func (x *SessionRequest_Consume) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1450,7 +1390,7 @@ func (x *SessionRequest_Consume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Consume.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Consume) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 0}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 0}
 }
 
 func (x *SessionRequest_Consume) GetQueue() uint64 {
@@ -1511,7 +1451,7 @@ type SessionRequest_Cancel struct {
 
 func (x *SessionRequest_Cancel) Reset() {
 	*x = SessionRequest_Cancel{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1523,7 +1463,7 @@ func (x *SessionRequest_Cancel) String() string {
 func (*SessionRequest_Cancel) ProtoMessage() {}
 
 func (x *SessionRequest_Cancel) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1536,7 +1476,7 @@ func (x *SessionRequest_Cancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Cancel.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Cancel) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 1}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 1}
 }
 
 func (x *SessionRequest_Cancel) GetTag() string {
@@ -1556,7 +1496,7 @@ type SessionRequest_Grant struct {
 
 func (x *SessionRequest_Grant) Reset() {
 	*x = SessionRequest_Grant{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1568,7 +1508,7 @@ func (x *SessionRequest_Grant) String() string {
 func (*SessionRequest_Grant) ProtoMessage() {}
 
 func (x *SessionRequest_Grant) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1581,7 +1521,7 @@ func (x *SessionRequest_Grant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Grant.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Grant) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 2}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 2}
 }
 
 func (x *SessionRequest_Grant) GetTag() string {
@@ -1608,7 +1548,7 @@ type SessionRequest_Get struct {
 
 func (x *SessionRequest_Get) Reset() {
 	*x = SessionRequest_Get{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1620,7 +1560,7 @@ func (x *SessionRequest_Get) String() string {
 func (*SessionRequest_Get) ProtoMessage() {}
 
 func (x *SessionRequest_Get) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1633,7 +1573,7 @@ func (x *SessionRequest_Get) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Get.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Get) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 3}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 3}
 }
 
 func (x *SessionRequest_Get) GetQueue() uint64 {
@@ -1660,7 +1600,7 @@ type SessionRequest_Barrier struct {
 
 func (x *SessionRequest_Barrier) Reset() {
 	*x = SessionRequest_Barrier{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1672,7 +1612,7 @@ func (x *SessionRequest_Barrier) String() string {
 func (*SessionRequest_Barrier) ProtoMessage() {}
 
 func (x *SessionRequest_Barrier) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1685,12 +1625,14 @@ func (x *SessionRequest_Barrier) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_Barrier.ProtoReflect.Descriptor instead.
 func (*SessionRequest_Barrier) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 4}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 4}
 }
 
 type SessionRequest_SettleBatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Ops   []*Settle              `protobuf:"bytes,1,rep,name=ops,proto3" json:"ops,omitempty"`
+	// The settlements in the packed layout of api/storagegrpc/packed.go:
+	// a message per ack cost the node an allocation and a decode each.
+	Ops []byte `protobuf:"bytes,3,opt,name=ops,proto3" json:"ops,omitempty"`
 	// Credit applied after the ops: what settling them freed.
 	Grants        []*SessionRequest_Grant `protobuf:"bytes,2,rep,name=grants,proto3" json:"grants,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1699,7 +1641,7 @@ type SessionRequest_SettleBatch struct {
 
 func (x *SessionRequest_SettleBatch) Reset() {
 	*x = SessionRequest_SettleBatch{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1711,7 +1653,7 @@ func (x *SessionRequest_SettleBatch) String() string {
 func (*SessionRequest_SettleBatch) ProtoMessage() {}
 
 func (x *SessionRequest_SettleBatch) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1724,10 +1666,10 @@ func (x *SessionRequest_SettleBatch) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRequest_SettleBatch.ProtoReflect.Descriptor instead.
 func (*SessionRequest_SettleBatch) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 5}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{14, 5}
 }
 
-func (x *SessionRequest_SettleBatch) GetOps() []*Settle {
+func (x *SessionRequest_SettleBatch) GetOps() []byte {
 	if x != nil {
 		return x.Ops
 	}
@@ -1755,7 +1697,7 @@ type SessionEvent_Reply struct {
 
 func (x *SessionEvent_Reply) Reset() {
 	*x = SessionEvent_Reply{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1767,7 +1709,7 @@ func (x *SessionEvent_Reply) String() string {
 func (*SessionEvent_Reply) ProtoMessage() {}
 
 func (x *SessionEvent_Reply) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1780,7 +1722,7 @@ func (x *SessionEvent_Reply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent_Reply.ProtoReflect.Descriptor instead.
 func (*SessionEvent_Reply) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{16, 0}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 0}
 }
 
 func (x *SessionEvent_Reply) GetId() uint64 {
@@ -1828,7 +1770,7 @@ type SessionEvent_Deliveries struct {
 
 func (x *SessionEvent_Deliveries) Reset() {
 	*x = SessionEvent_Deliveries{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[24]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1840,7 +1782,7 @@ func (x *SessionEvent_Deliveries) String() string {
 func (*SessionEvent_Deliveries) ProtoMessage() {}
 
 func (x *SessionEvent_Deliveries) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[24]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1853,7 +1795,7 @@ func (x *SessionEvent_Deliveries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent_Deliveries.ProtoReflect.Descriptor instead.
 func (*SessionEvent_Deliveries) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{16, 1}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 1}
 }
 
 func (x *SessionEvent_Deliveries) GetPacked() []byte {
@@ -1873,7 +1815,7 @@ type SessionEvent_Cancelled struct {
 
 func (x *SessionEvent_Cancelled) Reset() {
 	*x = SessionEvent_Cancelled{}
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[25]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1885,7 +1827,7 @@ func (x *SessionEvent_Cancelled) String() string {
 func (*SessionEvent_Cancelled) ProtoMessage() {}
 
 func (x *SessionEvent_Cancelled) ProtoReflect() protoreflect.Message {
-	mi := &file_warren_storage_v1_storage_proto_msgTypes[25]
+	mi := &file_warren_storage_v1_storage_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1898,7 +1840,7 @@ func (x *SessionEvent_Cancelled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionEvent_Cancelled.ProtoReflect.Descriptor instead.
 func (*SessionEvent_Cancelled) Descriptor() ([]byte, []int) {
-	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{16, 2}
+	return file_warren_storage_v1_storage_proto_rawDescGZIP(), []int{15, 2}
 }
 
 func (x *SessionEvent_Cancelled) GetTag() string {
@@ -2017,11 +1959,7 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\x05queue\x18\x02 \x01(\x04R\x05queue\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\x04R\x02id\x12 \n" +
 	"\vredelivered\x18\x04 \x01(\bR\vredelivered\x12,\n" +
-	"\x03msg\x18\x05 \x01(\v2\x1a.warren.storage.v1.MessageR\x03msg\"B\n" +
-	"\x06Settle\x12\x14\n" +
-	"\x05queue\x18\x01 \x01(\x04R\x05queue\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\x04R\x02id\x12\x12\n" +
-	"\x04kind\x18\x03 \x01(\rR\x04kind\"\x83\a\n" +
+	"\x03msg\x18\x05 \x01(\v2\x1a.warren.storage.v1.MessageR\x03msg\"\xee\x06\n" +
 	"\x0eSessionRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12E\n" +
 	"\aconsume\x18\x02 \x01(\v2).warren.storage.v1.SessionRequest.ConsumeH\x00R\aconsume\x12B\n" +
@@ -2046,10 +1984,10 @@ const file_warren_storage_v1_storage_proto_rawDesc = "" +
 	"\x03Get\x12\x14\n" +
 	"\x05queue\x18\x01 \x01(\x04R\x05queue\x12\x15\n" +
 	"\x06no_ack\x18\x02 \x01(\bR\x05noAck\x1a\t\n" +
-	"\aBarrier\x1a{\n" +
-	"\vSettleBatch\x12+\n" +
-	"\x03ops\x18\x01 \x03(\v2\x19.warren.storage.v1.SettleR\x03ops\x12?\n" +
-	"\x06grants\x18\x02 \x03(\v2'.warren.storage.v1.SessionRequest.GrantR\x06grantsB\x04\n" +
+	"\aBarrier\x1af\n" +
+	"\vSettleBatch\x12\x10\n" +
+	"\x03ops\x18\x03 \x01(\fR\x03ops\x12?\n" +
+	"\x06grants\x18\x02 \x03(\v2'.warren.storage.v1.SessionRequest.GrantR\x06grantsJ\x04\b\x01\x10\x02B\x04\n" +
 	"\x02op\"\x97\x04\n" +
 	"\fSessionEvent\x12=\n" +
 	"\x05reply\x18\x01 \x01(\v2%.warren.storage.v1.SessionEvent.ReplyH\x00R\x05reply\x12L\n" +
@@ -2092,7 +2030,7 @@ func file_warren_storage_v1_storage_proto_rawDescGZIP() []byte {
 	return file_warren_storage_v1_storage_proto_rawDescData
 }
 
-var file_warren_storage_v1_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_warren_storage_v1_storage_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_warren_storage_v1_storage_proto_goTypes = []any{
 	(*Empty)(nil),                      // 0: warren.storage.v1.Empty
 	(*QueueRef)(nil),                   // 1: warren.storage.v1.QueueRef
@@ -2108,61 +2046,59 @@ var file_warren_storage_v1_storage_proto_goTypes = []any{
 	(*Outcome)(nil),                    // 11: warren.storage.v1.Outcome
 	(*AppendResponse)(nil),             // 12: warren.storage.v1.AppendResponse
 	(*Delivery)(nil),                   // 13: warren.storage.v1.Delivery
-	(*Settle)(nil),                     // 14: warren.storage.v1.Settle
-	(*SessionRequest)(nil),             // 15: warren.storage.v1.SessionRequest
-	(*SessionEvent)(nil),               // 16: warren.storage.v1.SessionEvent
-	(*SessionRequest_Consume)(nil),     // 17: warren.storage.v1.SessionRequest.Consume
-	(*SessionRequest_Cancel)(nil),      // 18: warren.storage.v1.SessionRequest.Cancel
-	(*SessionRequest_Grant)(nil),       // 19: warren.storage.v1.SessionRequest.Grant
-	(*SessionRequest_Get)(nil),         // 20: warren.storage.v1.SessionRequest.Get
-	(*SessionRequest_Barrier)(nil),     // 21: warren.storage.v1.SessionRequest.Barrier
-	(*SessionRequest_SettleBatch)(nil), // 22: warren.storage.v1.SessionRequest.SettleBatch
-	(*SessionEvent_Reply)(nil),         // 23: warren.storage.v1.SessionEvent.Reply
-	(*SessionEvent_Deliveries)(nil),    // 24: warren.storage.v1.SessionEvent.Deliveries
-	(*SessionEvent_Cancelled)(nil),     // 25: warren.storage.v1.SessionEvent.Cancelled
-	(*commonpb.Error)(nil),             // 26: warren.common.v1.Error
+	(*SessionRequest)(nil),             // 14: warren.storage.v1.SessionRequest
+	(*SessionEvent)(nil),               // 15: warren.storage.v1.SessionEvent
+	(*SessionRequest_Consume)(nil),     // 16: warren.storage.v1.SessionRequest.Consume
+	(*SessionRequest_Cancel)(nil),      // 17: warren.storage.v1.SessionRequest.Cancel
+	(*SessionRequest_Grant)(nil),       // 18: warren.storage.v1.SessionRequest.Grant
+	(*SessionRequest_Get)(nil),         // 19: warren.storage.v1.SessionRequest.Get
+	(*SessionRequest_Barrier)(nil),     // 20: warren.storage.v1.SessionRequest.Barrier
+	(*SessionRequest_SettleBatch)(nil), // 21: warren.storage.v1.SessionRequest.SettleBatch
+	(*SessionEvent_Reply)(nil),         // 22: warren.storage.v1.SessionEvent.Reply
+	(*SessionEvent_Deliveries)(nil),    // 23: warren.storage.v1.SessionEvent.Deliveries
+	(*SessionEvent_Cancelled)(nil),     // 24: warren.storage.v1.SessionEvent.Cancelled
+	(*commonpb.Error)(nil),             // 25: warren.common.v1.Error
 }
 var file_warren_storage_v1_storage_proto_depIdxs = []int32{
 	3,  // 0: warren.storage.v1.CreateQueueRequest.spec:type_name -> warren.storage.v1.QueueSpec
 	7,  // 1: warren.storage.v1.QueueStats.counts:type_name -> warren.storage.v1.MessageCounts
 	8,  // 2: warren.storage.v1.QueueStats.rates:type_name -> warren.storage.v1.MessageRates
-	26, // 3: warren.storage.v1.Outcome.err:type_name -> warren.common.v1.Error
+	25, // 3: warren.storage.v1.Outcome.err:type_name -> warren.common.v1.Error
 	11, // 4: warren.storage.v1.AppendResponse.outcomes:type_name -> warren.storage.v1.Outcome
-	26, // 5: warren.storage.v1.AppendResponse.err:type_name -> warren.common.v1.Error
+	25, // 5: warren.storage.v1.AppendResponse.err:type_name -> warren.common.v1.Error
 	9,  // 6: warren.storage.v1.Delivery.msg:type_name -> warren.storage.v1.Message
-	17, // 7: warren.storage.v1.SessionRequest.consume:type_name -> warren.storage.v1.SessionRequest.Consume
-	18, // 8: warren.storage.v1.SessionRequest.cancel:type_name -> warren.storage.v1.SessionRequest.Cancel
-	19, // 9: warren.storage.v1.SessionRequest.grant:type_name -> warren.storage.v1.SessionRequest.Grant
-	20, // 10: warren.storage.v1.SessionRequest.get:type_name -> warren.storage.v1.SessionRequest.Get
-	22, // 11: warren.storage.v1.SessionRequest.settle:type_name -> warren.storage.v1.SessionRequest.SettleBatch
-	21, // 12: warren.storage.v1.SessionRequest.barrier:type_name -> warren.storage.v1.SessionRequest.Barrier
-	23, // 13: warren.storage.v1.SessionEvent.reply:type_name -> warren.storage.v1.SessionEvent.Reply
-	24, // 14: warren.storage.v1.SessionEvent.deliveries:type_name -> warren.storage.v1.SessionEvent.Deliveries
-	25, // 15: warren.storage.v1.SessionEvent.cancelled:type_name -> warren.storage.v1.SessionEvent.Cancelled
-	14, // 16: warren.storage.v1.SessionRequest.SettleBatch.ops:type_name -> warren.storage.v1.Settle
-	19, // 17: warren.storage.v1.SessionRequest.SettleBatch.grants:type_name -> warren.storage.v1.SessionRequest.Grant
-	26, // 18: warren.storage.v1.SessionEvent.Reply.err:type_name -> warren.common.v1.Error
-	13, // 19: warren.storage.v1.SessionEvent.Reply.delivery:type_name -> warren.storage.v1.Delivery
-	26, // 20: warren.storage.v1.SessionEvent.Cancelled.reason:type_name -> warren.common.v1.Error
-	4,  // 21: warren.storage.v1.Storage.CreateQueue:input_type -> warren.storage.v1.CreateQueueRequest
-	5,  // 22: warren.storage.v1.Storage.DeleteQueue:input_type -> warren.storage.v1.DeleteQueueRequest
-	1,  // 23: warren.storage.v1.Storage.PurgeQueue:input_type -> warren.storage.v1.QueueRef
-	1,  // 24: warren.storage.v1.Storage.Stats:input_type -> warren.storage.v1.QueueRef
-	1,  // 25: warren.storage.v1.Storage.Touch:input_type -> warren.storage.v1.QueueRef
-	10, // 26: warren.storage.v1.Storage.Appends:input_type -> warren.storage.v1.AppendRequest
-	15, // 27: warren.storage.v1.Storage.Session:input_type -> warren.storage.v1.SessionRequest
-	0,  // 28: warren.storage.v1.Storage.CreateQueue:output_type -> warren.storage.v1.Empty
-	2,  // 29: warren.storage.v1.Storage.DeleteQueue:output_type -> warren.storage.v1.Count
-	2,  // 30: warren.storage.v1.Storage.PurgeQueue:output_type -> warren.storage.v1.Count
-	6,  // 31: warren.storage.v1.Storage.Stats:output_type -> warren.storage.v1.QueueStats
-	0,  // 32: warren.storage.v1.Storage.Touch:output_type -> warren.storage.v1.Empty
-	12, // 33: warren.storage.v1.Storage.Appends:output_type -> warren.storage.v1.AppendResponse
-	16, // 34: warren.storage.v1.Storage.Session:output_type -> warren.storage.v1.SessionEvent
-	28, // [28:35] is the sub-list for method output_type
-	21, // [21:28] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	16, // 7: warren.storage.v1.SessionRequest.consume:type_name -> warren.storage.v1.SessionRequest.Consume
+	17, // 8: warren.storage.v1.SessionRequest.cancel:type_name -> warren.storage.v1.SessionRequest.Cancel
+	18, // 9: warren.storage.v1.SessionRequest.grant:type_name -> warren.storage.v1.SessionRequest.Grant
+	19, // 10: warren.storage.v1.SessionRequest.get:type_name -> warren.storage.v1.SessionRequest.Get
+	21, // 11: warren.storage.v1.SessionRequest.settle:type_name -> warren.storage.v1.SessionRequest.SettleBatch
+	20, // 12: warren.storage.v1.SessionRequest.barrier:type_name -> warren.storage.v1.SessionRequest.Barrier
+	22, // 13: warren.storage.v1.SessionEvent.reply:type_name -> warren.storage.v1.SessionEvent.Reply
+	23, // 14: warren.storage.v1.SessionEvent.deliveries:type_name -> warren.storage.v1.SessionEvent.Deliveries
+	24, // 15: warren.storage.v1.SessionEvent.cancelled:type_name -> warren.storage.v1.SessionEvent.Cancelled
+	18, // 16: warren.storage.v1.SessionRequest.SettleBatch.grants:type_name -> warren.storage.v1.SessionRequest.Grant
+	25, // 17: warren.storage.v1.SessionEvent.Reply.err:type_name -> warren.common.v1.Error
+	13, // 18: warren.storage.v1.SessionEvent.Reply.delivery:type_name -> warren.storage.v1.Delivery
+	25, // 19: warren.storage.v1.SessionEvent.Cancelled.reason:type_name -> warren.common.v1.Error
+	4,  // 20: warren.storage.v1.Storage.CreateQueue:input_type -> warren.storage.v1.CreateQueueRequest
+	5,  // 21: warren.storage.v1.Storage.DeleteQueue:input_type -> warren.storage.v1.DeleteQueueRequest
+	1,  // 22: warren.storage.v1.Storage.PurgeQueue:input_type -> warren.storage.v1.QueueRef
+	1,  // 23: warren.storage.v1.Storage.Stats:input_type -> warren.storage.v1.QueueRef
+	1,  // 24: warren.storage.v1.Storage.Touch:input_type -> warren.storage.v1.QueueRef
+	10, // 25: warren.storage.v1.Storage.Appends:input_type -> warren.storage.v1.AppendRequest
+	14, // 26: warren.storage.v1.Storage.Session:input_type -> warren.storage.v1.SessionRequest
+	0,  // 27: warren.storage.v1.Storage.CreateQueue:output_type -> warren.storage.v1.Empty
+	2,  // 28: warren.storage.v1.Storage.DeleteQueue:output_type -> warren.storage.v1.Count
+	2,  // 29: warren.storage.v1.Storage.PurgeQueue:output_type -> warren.storage.v1.Count
+	6,  // 30: warren.storage.v1.Storage.Stats:output_type -> warren.storage.v1.QueueStats
+	0,  // 31: warren.storage.v1.Storage.Touch:output_type -> warren.storage.v1.Empty
+	12, // 32: warren.storage.v1.Storage.Appends:output_type -> warren.storage.v1.AppendResponse
+	15, // 33: warren.storage.v1.Storage.Session:output_type -> warren.storage.v1.SessionEvent
+	27, // [27:34] is the sub-list for method output_type
+	20, // [20:27] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_warren_storage_v1_storage_proto_init() }
@@ -2170,7 +2106,7 @@ func file_warren_storage_v1_storage_proto_init() {
 	if File_warren_storage_v1_storage_proto != nil {
 		return
 	}
-	file_warren_storage_v1_storage_proto_msgTypes[15].OneofWrappers = []any{
+	file_warren_storage_v1_storage_proto_msgTypes[14].OneofWrappers = []any{
 		(*SessionRequest_Consume_)(nil),
 		(*SessionRequest_Cancel_)(nil),
 		(*SessionRequest_Grant_)(nil),
@@ -2178,7 +2114,7 @@ func file_warren_storage_v1_storage_proto_init() {
 		(*SessionRequest_Settle)(nil),
 		(*SessionRequest_Barrier_)(nil),
 	}
-	file_warren_storage_v1_storage_proto_msgTypes[16].OneofWrappers = []any{
+	file_warren_storage_v1_storage_proto_msgTypes[15].OneofWrappers = []any{
 		(*SessionEvent_Reply_)(nil),
 		(*SessionEvent_Deliveries_)(nil),
 		(*SessionEvent_Cancelled_)(nil),
@@ -2189,7 +2125,7 @@ func file_warren_storage_v1_storage_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_warren_storage_v1_storage_proto_rawDesc), len(file_warren_storage_v1_storage_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
