@@ -5,16 +5,17 @@ import (
 	grpcproto "google.golang.org/grpc/encoding/proto"
 	"google.golang.org/grpc/mem"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	pb "github.com/warrenmq/warren/api/storagepb"
 )
 
 // codec is gRPC's proto codec, except for a sessionFrame: a batch of
-// deliveries is left in gRPC's receive buffer instead of being copied out
-// of it. The copy was a gateway's largest allocation (every delivered byte,
-// again), and the garbage it made ran the gateway's GC dozens of times a
-// second. Its name is "proto", so the wire is unchanged.
+// deliveries stays in a pooled buffer instead of being copied out into a
+// fresh allocation. That copy was a gateway's largest allocation (every
+// delivered byte, again), and the garbage it made ran the gateway's GC
+// dozens of times a second. Its name is "proto", so the wire is unchanged.
 type codec struct{ proto encoding.CodecV2 }
 
 var storageCodec = codec{proto: encoding.GetCodecV2(grpcproto.Name)}
@@ -25,14 +26,14 @@ func (c codec) Marshal(v any) (mem.BufferSlice, error) { return c.proto.Marshal(
 
 func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
 	if f, ok := v.(*sessionFrame); ok {
-		return f.unmarshal(data, c.proto)
+		return f.unmarshal(data)
 	}
 	return c.proto.Unmarshal(data, v)
 }
 
 // sessionFrame is what a client session receives a SessionEvent into. An
-// event of deliveries sets packed, which points into buf, a reference to
-// the receive buffer held until release; any other event is decoded into ev.
+// event of deliveries sets packed, which points into buf, a pooled buffer
+// held until release; any other event is decoded into ev.
 type sessionFrame struct {
 	ev     pb.SessionEvent
 	packed []byte
@@ -49,17 +50,24 @@ func fieldNumber(m protoreflect.Message, name protoreflect.Name) protowire.Numbe
 	return m.Descriptor().Fields().ByName(name).Number()
 }
 
-func (f *sessionFrame) unmarshal(data mem.BufferSlice, proto encoding.CodecV2) error {
+func (f *sessionFrame) unmarshal(data mem.BufferSlice) error {
 	f.release()
 	f.ev.Reset()
+	// gRPC hands a message over in its HTTP/2 frames' buffers, 16 KiB
+	// each: a batch larger than that is joined into one pooled buffer.
+	var buf mem.Buffer
 	if len(data) == 1 {
-		if packed, ok := packedDeliveries(data[0].ReadOnlyData()); ok {
-			data[0].Ref() // gRPC frees its reference when this returns
-			f.buf, f.packed = data[0], packed
-			return nil
-		}
+		buf = data[0]
+		buf.Ref() // gRPC frees its reference when the codec returns
+	} else {
+		buf = data.MaterializeToBuffer(sharedPool)
 	}
-	return proto.Unmarshal(data, &f.ev)
+	if packed, ok := packedDeliveries(buf.ReadOnlyData()); ok {
+		f.buf, f.packed = buf, packed
+		return nil
+	}
+	defer buf.Free()
+	return proto.Unmarshal(buf.ReadOnlyData(), &f.ev) // copies what it keeps
 }
 
 // release gives the receive buffer back once nothing points into it.

@@ -93,18 +93,26 @@ func TestSessionFrameDecodesOtherEvents(t *testing.T) {
 	}
 }
 
-// A message gRPC hands over in several buffers is decoded, not aliased.
-func TestSessionFrameCopiesASplitMessage(t *testing.T) {
-	b, err := proto.Marshal(deliveriesEvent([]storage.Delivery{{Tag: "c", ID: 4, Msg: &storage.Message{Body: []byte("z"), TTL: -1}}}))
+// A message gRPC hands over in several buffers (one per HTTP/2 frame) is
+// joined into one buffer that the frame keeps until release.
+func TestSessionFrameJoinsASplitMessage(t *testing.T) {
+	sent := []storage.Delivery{{Tag: "c", ID: 4, Msg: &storage.Message{Body: bytes.Repeat([]byte("z"), 40<<10), TTL: -1}}}
+	b, err := proto.Marshal(deliveriesEvent(sent))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var f sessionFrame
-	data := mem.BufferSlice{mem.SliceBuffer(b[:3]), mem.SliceBuffer(b[3:])}
+	data := mem.BufferSlice{mem.SliceBuffer(b[:16<<10]), mem.SliceBuffer(b[16<<10 : 32<<10]), mem.SliceBuffer(b[32<<10:])}
 	if err := storageCodec.Unmarshal(data, &f); err != nil {
 		t.Fatal(err)
 	}
-	if f.packed != nil || len(f.ev.GetDeliveries().GetPacked()) == 0 {
-		t.Fatal("a message in two buffers was not decoded as protobuf")
+	if f.packed == nil || f.buf == nil {
+		t.Fatal("a message in three buffers was decoded as protobuf, copying the deliveries out")
 	}
+	clear(b) // gRPC reuses its frame buffers
+	got, err := unpackDeliveries(f.packed)
+	if err != nil || len(got) != 1 || !bytes.Equal(got[0].Msg.Body, sent[0].Msg.Body) {
+		t.Fatalf("unpacked %d deliveries, err %v; the body did not survive", len(got), err)
+	}
+	f.release()
 }
