@@ -11,11 +11,13 @@ import (
 	pb "github.com/warrenmq/warren/api/storagepb"
 )
 
-// codec is gRPC's proto codec, except for a sessionFrame: a batch of
-// deliveries stays in a pooled buffer instead of being copied out into a
-// fresh allocation. That copy was a gateway's largest allocation (every
-// delivered byte, again), and the garbage it made ran the gateway's GC
-// dozens of times a second. Its name is "proto", so the wire is unchanged.
+// codec is gRPC's proto codec, except that the packed batches of the two
+// hot streams are not copied once more by protobuf's decode: a client's
+// sessionFrame keeps deliveries in a pooled buffer (their copy was a
+// gateway's largest allocation, and its garbage ran the gateway's GC dozens
+// of times a second), and a server's appendFrame joins gRPC's frame buffers
+// straight into the allocation the node's messages live in. Its name is
+// "proto", so the wire is unchanged.
 type codec struct{ proto encoding.CodecV2 }
 
 var storageCodec = codec{proto: encoding.GetCodecV2(grpcproto.Name)}
@@ -25,7 +27,10 @@ func (c codec) Name() string { return grpcproto.Name }
 func (c codec) Marshal(v any) (mem.BufferSlice, error) { return c.proto.Marshal(v) }
 
 func (c codec) Unmarshal(data mem.BufferSlice, v any) error {
-	if f, ok := v.(*sessionFrame); ok {
+	switch f := v.(type) {
+	case *sessionFrame:
+		return f.unmarshal(data)
+	case *appendFrame:
 		return f.unmarshal(data)
 	}
 	return c.proto.Unmarshal(data, v)
@@ -40,10 +45,12 @@ type sessionFrame struct {
 	buf    mem.Buffer
 }
 
-// The field numbers of SessionEvent.deliveries and Deliveries.packed.
+// The field numbers of SessionEvent.deliveries, Deliveries.packed and
+// AppendRequest.publishes.
 var (
 	deliveriesField = fieldNumber((&pb.SessionEvent{}).ProtoReflect(), "deliveries")
 	packedField     = fieldNumber((&pb.SessionEvent_Deliveries{}).ProtoReflect(), "packed")
+	publishesField  = fieldNumber((&pb.AppendRequest{}).ProtoReflect(), "publishes")
 )
 
 func fieldNumber(m protoreflect.Message, name protoreflect.Name) protowire.Number {
@@ -100,4 +107,24 @@ func onlyBytesField(b []byte, num protowire.Number) ([]byte, bool) {
 		return nil, false
 	}
 	return v, true
+}
+
+// appendFrame is what a server receives an AppendRequest into.
+type appendFrame struct {
+	publishes []byte // packed; the unpacked messages point into it
+}
+
+func (f *appendFrame) unmarshal(data mem.BufferSlice) error {
+	b := make([]byte, data.Len())
+	data.CopyTo(b)
+	if publishes, ok := onlyBytesField(b, publishesField); ok {
+		f.publishes = publishes
+		return nil
+	}
+	var req pb.AppendRequest
+	if err := proto.Unmarshal(b, &req); err != nil {
+		return err
+	}
+	f.publishes = req.GetPublishes()
+	return nil
 }

@@ -116,3 +116,32 @@ func TestSessionFrameJoinsASplitMessage(t *testing.T) {
 	}
 	f.release()
 }
+
+// A server takes an append's packed publishes as one allocation of its own,
+// joined from gRPC's frame buffers, and still reads a request that carries
+// more than the publishes.
+func TestAppendFrameTakesThePublishes(t *testing.T) {
+	packed := packPublishes(nil, samplePublishes())
+	plain, err := proto.Marshal(&pb.AppendRequest{Publishes: packed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	extended := protowire.AppendVarint(protowire.AppendTag(append([]byte(nil), plain...), 99, protowire.VarintType), 1)
+	for name, b := range map[string][]byte{"plain": plain, "with an unknown field": extended} {
+		t.Run(name, func(t *testing.T) {
+			var f appendFrame
+			half := len(b) / 2
+			frames := mem.BufferSlice{mem.SliceBuffer(b[:half]), mem.SliceBuffer(b[half:])}
+			if err := storageCodec.Unmarshal(frames, &f); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(f.publishes, packed) {
+				t.Fatal("the publishes differ from those sent")
+			}
+			clear(b) // gRPC reuses its frame buffers
+			if !bytes.Equal(f.publishes, packed) {
+				t.Fatal("the publishes point into gRPC's frame buffers")
+			}
+		})
+	}
+}

@@ -36,7 +36,8 @@ const (
 // ServerOptions are the grpc.Server options a Storage server needs.
 func ServerOptions() []grpc.ServerOption {
 	useBufferPool()
-	return []grpc.ServerOption{experimental.BufferPool(sharedPool), grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes),
+	return []grpc.ServerOption{experimental.BufferPool(sharedPool), grpc.ForceServerCodecV2(storageCodec),
+		grpc.MaxRecvMsgSize(MaxMessageBytes), grpc.MaxSendMsgSize(MaxMessageBytes),
 		grpc.InitialWindowSize(streamWindow), grpc.InitialConnWindowSize(connWindow)}
 }
 
@@ -54,7 +55,8 @@ type Server struct {
 	node storage.Node
 }
 
-// NewServer serves node.
+// NewServer serves node. Its grpc.Server must have ServerOptions, whose
+// codec reads the Appends stream's requests.
 func NewServer(node storage.Node) *Server { return &Server{node: node} }
 
 func (s *Server) CreateQueue(ctx context.Context, r *pb.CreateQueueRequest) (*pb.Empty, error) {
@@ -94,7 +96,8 @@ func (s *Server) Appends(stream pb.Storage_AppendsServer) error {
 	answered := make(chan error, 1)
 	go func() { answered <- answerAppends(stream, waits) }()
 	for {
-		req, err := stream.Recv()
+		var req appendFrame
+		err := stream.RecvMsg(&req)
 		if err != nil {
 			close(waits)
 			aerr := <-answered
@@ -103,7 +106,7 @@ func (s *Server) Appends(stream pb.Storage_AppendsServer) error {
 			}
 			return err
 		}
-		batch, err := unpackPublishes(req.GetPublishes())
+		batch, err := unpackPublishes(req.publishes)
 		if err != nil {
 			close(waits)
 			<-answered
