@@ -89,8 +89,10 @@ func ServeHTTP(addr string, mux *http.ServeMux, errc chan<- error) (*http.Server
 	return hs, nil
 }
 
-// HandlePprof serves Go's profiler under /debug/pprof on mux.
+// HandlePprof serves Go's profiler and execution tracer under /debug/pprof
+// on mux.
 func HandlePprof(mux *http.ServeMux) {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 }
