@@ -157,9 +157,10 @@ type ConsumerSpec struct {
 // serialized per session; they must not block on network I/O.
 type Sink interface {
 	// Deliver hands over deliveries for the session's consumers, in queue
-	// order per consumer. The batch and its messages' byte slices belong to
-	// the caller once Deliver returns (a remote session reuses the buffer
-	// they were received in): a sink copies what it keeps.
+	// order per consumer. A node's own session hands over a fresh slice of
+	// messages that never change; a remote session (storagegrpc) reuses the
+	// buffer their bytes arrived in once Deliver returns. A sink that may
+	// have either and keeps a delivery past Deliver keeps a Clone.
 	Deliver(batch []Delivery)
 	// Cancelled says the node ended a consumer on its own (queue deleted, node stopping).
 	Cancelled(tag string, reason error)

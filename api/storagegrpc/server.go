@@ -309,7 +309,8 @@ func (e *eventSender) stop() {
 	<-e.finished
 }
 
-// Deliver implements storage.Sink; the node hands over a fresh slice.
+// Deliver implements storage.Sink. It keeps the batch as it is: the node
+// in this process hands over a fresh slice of messages that never change.
 func (e *eventSender) Deliver(batch []storage.Delivery) {
 	e.send(sessionEvent{deliveries: batch})
 }
