@@ -16,8 +16,9 @@ import (
 // sessionFrame keeps deliveries in a pooled buffer (their copy was a
 // gateway's largest allocation, and its garbage ran the gateway's GC dozens
 // of times a second), and a server's appendFrame joins gRPC's frame buffers
-// straight into the allocation the node's messages live in. Its name is
-// "proto", so the wire is unchanged.
+// straight into the allocation the node's messages live in. The encoding
+// is protobuf's; the name "proto" is the content-subtype a peer without
+// this codec resolves to its own protobuf codec.
 type codec struct{ proto encoding.CodecV2 }
 
 var storageCodec = codec{proto: encoding.GetCodecV2(grpcproto.Name)}
@@ -61,14 +62,10 @@ func (f *sessionFrame) unmarshal(data mem.BufferSlice) error {
 	f.release()
 	f.ev.Reset()
 	// gRPC hands a message over in its HTTP/2 frames' buffers, 16 KiB
-	// each: a batch larger than that is joined into one pooled buffer.
-	var buf mem.Buffer
-	if len(data) == 1 {
-		buf = data[0]
-		buf.Ref() // gRPC frees its reference when the codec returns
-	} else {
-		buf = data.MaterializeToBuffer(sharedPool)
-	}
+	// each: a batch larger than that is joined into one pooled buffer. A
+	// message in one buffer is that buffer, with a reference of our own
+	// (gRPC frees its reference when the codec returns).
+	buf := data.MaterializeToBuffer(sharedPool)
 	if packed, ok := packedDeliveries(buf.ReadOnlyData()); ok {
 		f.buf, f.packed = buf, packed
 		return nil

@@ -218,9 +218,11 @@ func (sb *startedBatch) wait() {
 }
 
 // recycleBodies gives the batch's pooled publish buffers back once it is
-// confirmed, when every node it went to has copied its messages: nothing
-// reads them then. A publish routed nowhere is skipped, since a direct
-// reply-to may have handed its bytes on.
+// confirmed (a basic.return of a publish whose queues vanished has been
+// written), when every node it went to has copied its messages: nothing
+// reads them then. Whatever else saw a publish (a direct reply-to, a
+// basic.return of an unroutable one) copied it before the publish was
+// submitted.
 func (sb *startedBatch) recycleBodies() {
 	for _, nb := range sb.nodes {
 		if !nb.copied {
@@ -228,7 +230,7 @@ func (sb *startedBatch) recycleBodies() {
 		}
 	}
 	for _, r := range sb.batch {
-		if r.buf != nil && len(r.targets) > 0 {
+		if r.buf != nil {
 			bodyPool.Put(r.buf)
 			r.buf, r.msg, r.stored = nil, nil, storage.Message{}
 		}

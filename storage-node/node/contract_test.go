@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	"github.com/warrenmq/warren/api/storage"
 	"github.com/warrenmq/warren/api/storage/storagetest"
@@ -43,6 +45,14 @@ func TestStorageContractOverGRPC(t *testing.T) {
 // the server (stopped at the end of the test, or earlier by the test).
 func serveOverGRPC(tb testing.TB, n storage.Node) (*storagegrpc.Client, *grpc.Server) {
 	tb.Helper()
+	cc, srv := dialOverGRPC(tb, n)
+	return storagegrpc.NewClient(cc), srv
+}
+
+// dialOverGRPC is serveOverGRPC with the bare connection, for requests
+// the client would never send.
+func dialOverGRPC(tb testing.TB, n storage.Node) (*grpc.ClientConn, *grpc.Server) {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -57,7 +67,27 @@ func serveOverGRPC(tb testing.TB, n storage.Node) (*storagegrpc.Client, *grpc.Se
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { _ = cc.Close() })
-	return storagegrpc.NewClient(cc), srv
+	return cc, srv
+}
+
+// Malformed packed settlements end the session with InvalidArgument
+// instead of being skipped or half applied.
+func TestMalformedSettlementsEndTheSession(t *testing.T) {
+	cc, _ := dialOverGRPC(t, openContractNode(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	stream, err := pb.NewStorageClient(cc).Session(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated := []byte{2, 1, 7} // two settlements announced, one half there
+	if err := stream.Send(&pb.SessionRequest{Op: &pb.SessionRequest_Settle{
+		Settle: &pb.SessionRequest_SettleBatch{Ops: truncated}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); status.Code(err) != codes.InvalidArgument {
+		t.Fatalf("session after malformed settlements: %v, want InvalidArgument", err)
+	}
 }
 
 // A session whose node goes away (its gRPC server stops, as when the storage
