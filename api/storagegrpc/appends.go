@@ -27,8 +27,16 @@ type appendStream struct {
 // batch of huge messages must not pin its buffer for good.
 const maxPooledPack = 16 << 20
 
-// packBuffers holds packed-batch buffers between appends.
+// packBuffers holds packed-batch buffers between appends and settlements.
 var packBuffers = sync.Pool{New: func() any { return new([]byte) }}
+
+// putPackBuffer returns a packed buffer whose request Send has encoded,
+// unless it grew past maxPooledPack.
+func putPackBuffer(b *[]byte) {
+	if cap(*b) <= maxPooledPack {
+		packBuffers.Put(b)
+	}
+}
 
 type appendResult struct {
 	outcomes []storage.Outcome
@@ -60,9 +68,7 @@ func (a *appendStream) start(ctx context.Context, batch []storage.Publish) func(
 	if err := a.send(ctx, &pb.AppendRequest{Publishes: *packed}, waiter{done, len(batch)}); err != nil {
 		done <- appendResult{err: err}
 	}
-	if cap(*packed) <= maxPooledPack {
-		packBuffers.Put(packed) // Send has encoded the request: the buffer is free
-	}
+	putPackBuffer(packed)
 	return func() ([]storage.Outcome, error) {
 		select {
 		case r := <-done:

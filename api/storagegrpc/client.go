@@ -189,7 +189,7 @@ func (s *session) Get(ctx context.Context, queue storage.QueueID, noAck bool) (s
 // Settle sends the settlements and the grants they free as one message.
 func (s *session) Settle(ops []storage.Settle, grants []storage.Grant) error {
 	packed := packBuffers.Get().(*[]byte)
-	defer packBuffers.Put(packed) // send encodes the request before it returns
+	defer putPackBuffer(packed)
 	*packed = packSettles((*packed)[:0], ops)
 	batch := &pb.SessionRequest_SettleBatch{Ops: *packed}
 	if len(grants) > 0 {
